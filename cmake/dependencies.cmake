@@ -1,0 +1,36 @@
+# Every dependency comes from a Debian 12 package that scripts/dev installs.
+
+find_package(Threads REQUIRED)
+
+# Standalone Asio (libasio-dev): header-only.
+find_path(ASIO_INCLUDE_DIR asio.hpp REQUIRED)
+add_library(corvid_asio INTERFACE)
+target_include_directories(corvid_asio SYSTEM INTERFACE ${ASIO_INCLUDE_DIR})
+target_compile_definitions(corvid_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED)
+target_link_libraries(corvid_asio INTERFACE Threads::Threads)
+
+# BoringSSL (android-libboringssl-dev). Its symbols are unprefixed, so nothing
+# that links it may also load OpenSSL: we use full paths to the android
+# libraries and put their directory on the rpath.
+set(CORVID_BORINGSSL_INCLUDE /usr/include/android CACHE PATH "BoringSSL headers")
+set(CORVID_BORINGSSL_LIBDIR /usr/lib/${CMAKE_LIBRARY_ARCHITECTURE}/android
+    CACHE PATH "BoringSSL libraries")
+if(NOT EXISTS ${CORVID_BORINGSSL_INCLUDE}/openssl/base.h)
+  message(FATAL_ERROR "BoringSSL headers not found in ${CORVID_BORINGSSL_INCLUDE}: "
+                      "run scripts/dev setup (installs android-libboringssl-dev)")
+endif()
+add_library(corvid_boringssl INTERFACE)
+# BEFORE + non-SYSTEM ordering so /usr/include/android wins over an OpenSSL in /usr/include.
+target_include_directories(corvid_boringssl BEFORE INTERFACE ${CORVID_BORINGSSL_INCLUDE})
+target_link_libraries(corvid_boringssl INTERFACE ${CORVID_BORINGSSL_LIBDIR}/libssl.so
+                                                 ${CORVID_BORINGSSL_LIBDIR}/libcrypto.so)
+target_link_options(corvid_boringssl INTERFACE "LINKER:-rpath,${CORVID_BORINGSSL_LIBDIR}")
+
+# Compression: zlib, brotli, zstd.
+find_package(ZLIB REQUIRED)
+find_library(BROTLIDEC_LIB brotlidec REQUIRED)
+find_library(BROTLIENC_LIB brotlienc REQUIRED)
+find_library(ZSTD_LIB zstd REQUIRED)
+add_library(corvid_compression INTERFACE)
+target_link_libraries(corvid_compression INTERFACE ZLIB::ZLIB ${BROTLIDEC_LIB} ${BROTLIENC_LIB}
+                                                   ${ZSTD_LIB})

@@ -1,0 +1,112 @@
+#pragma once
+
+// corvid's error convention: every layer reports failures as std::error_code,
+// with one enum and one category per module (net, tls, http1, client). Codes
+// compare equal to their enum (`ec == corvid::net_errc::connect_timeout`) and
+// `ec.message()` is a sentence a user can act on. No exception crosses a layer
+// boundary; the blocking convenience API turns an error_code into a
+// corvid::error exception (see client.hpp).
+
+#include <stdexcept>
+#include <string>
+#include <system_error>
+
+namespace corvid {
+
+/// Name resolution, connection establishment, timeouts, cancellation.
+enum class net_errc {
+    dns_failed = 1,     ///< the host name could not be resolved
+    no_addresses,       ///< the name resolved to no usable address
+    connect_failed,     ///< every address refused or was unreachable
+    connect_timeout,    ///< no connection within the connect timeout
+    read_timeout,       ///< the peer sent nothing within the read timeout
+    total_timeout,      ///< the whole operation exceeded its total timeout
+    cancelled,          ///< cancelled by the caller
+    connection_closed,  ///< the peer closed the connection unexpectedly
+};
+const std::error_category& net_category() noexcept;
+inline std::error_code make_error_code(net_errc e) noexcept {
+    return {static_cast<int>(e), net_category()};
+}
+
+/// TLS handshake and certificate verification.
+enum class tls_errc {
+    handshake_failed = 1,    ///< the TLS handshake failed (protocol or alert)
+    cert_untrusted,          ///< chain does not lead to a trusted CA
+    cert_self_signed,        ///< the peer presented a self-signed certificate
+    cert_expired,            ///< a certificate in the chain has expired
+    cert_not_yet_valid,      ///< a certificate in the chain is not yet valid
+    cert_hostname_mismatch,  ///< the certificate is not valid for the host name
+    cert_verify_failed,      ///< any other verification failure
+    bad_credentials,         ///< a certificate, key or CA file could not be loaded
+    alpn_mismatch,           ///< the server did not select a required protocol
+};
+const std::error_category& tls_category() noexcept;
+inline std::error_code make_error_code(tls_errc e) noexcept {
+    return {static_cast<int>(e), tls_category()};
+}
+
+/// HTTP/1.1 message syntax (the proto/h1 codec). Every one of these ends the
+/// connection: after a framing error the byte stream cannot be trusted.
+enum class http1_errc {
+    bad_status_line = 1,          ///< malformed status line
+    bad_request_line,             ///< malformed request line
+    bad_version,                  ///< not HTTP/1.0 or HTTP/1.1
+    bad_header,                   ///< malformed field line (name, value or line end)
+    obs_fold,                     ///< obsolete line folding (refused: smuggling vector)
+    header_too_large,             ///< header section exceeds the configured limit
+    too_many_headers,             ///< more fields than the configured limit
+    bad_content_length,           ///< Content-Length is not a decimal number
+    conflicting_content_length,   ///< several Content-Length values that differ
+    chunked_with_content_length,  ///< both Transfer-Encoding and Content-Length
+    bad_transfer_encoding,        ///< transfer coding other than a final "chunked"
+    bad_chunk_size,               ///< chunk size line is not valid hex / too large
+    bad_chunk,                    ///< missing CRLF after chunk data, bad extension
+    body_too_large,               ///< body exceeds the configured limit
+    partial_message,              ///< connection closed before the message ended
+    bad_method,                   ///< invalid method token
+    bad_target,                   ///< invalid request target
+};
+const std::error_category& http1_category() noexcept;
+inline std::error_code make_error_code(http1_errc e) noexcept {
+    return {static_cast<int>(e), http1_category()};
+}
+
+/// The client's request pipeline: URLs, redirects, decoding, proxies.
+enum class client_errc {
+    bad_url = 1,           ///< the URL cannot be parsed
+    unsupported_scheme,    ///< only http and https are supported
+    too_many_redirects,    ///< the redirect hop limit was reached
+    bad_redirect,          ///< a redirect without a usable Location
+    decode_failed,         ///< Content-Encoding data is corrupt
+    decoded_too_large,     ///< decoded body exceeds the decompression limit
+    unsupported_encoding,  ///< a Content-Encoding corvid cannot decode
+    proxy_failed,          ///< the proxy refused or broke the tunnel
+    proxy_auth_required,   ///< the proxy asked for credentials (407)
+    body_in_progress,      ///< the previous response body is still being read
+    request_body_failed,   ///< the request body source reported an error
+};
+const std::error_category& client_category() noexcept;
+inline std::error_code make_error_code(client_errc e) noexcept {
+    return {static_cast<int>(e), client_category()};
+}
+
+/// Exception thrown only by the blocking convenience API.
+class error : public std::system_error {
+  public:
+    explicit error(std::error_code ec) : std::system_error(ec) {}
+    error(std::error_code ec, const std::string& what) : std::system_error(ec, what) {}
+};
+
+}  // namespace corvid
+
+namespace std {
+template <>
+struct is_error_code_enum<corvid::net_errc> : true_type {};
+template <>
+struct is_error_code_enum<corvid::tls_errc> : true_type {};
+template <>
+struct is_error_code_enum<corvid::http1_errc> : true_type {};
+template <>
+struct is_error_code_enum<corvid::client_errc> : true_type {};
+}  // namespace std
