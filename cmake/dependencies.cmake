@@ -20,8 +20,9 @@ if(NOT EXISTS ${CORVID_BORINGSSL_INCLUDE}/openssl/base.h)
                       "run scripts/dev setup (installs android-libboringssl-dev)")
 endif()
 add_library(corvid_boringssl INTERFACE)
-# BEFORE + non-SYSTEM ordering so /usr/include/android wins over an OpenSSL in /usr/include.
-target_include_directories(corvid_boringssl BEFORE INTERFACE ${CORVID_BORINGSSL_INCLUDE})
+# -isystem dirs are searched before the standard /usr/include, so these
+# headers win over an OpenSSL installed there (libssl-dev, pulled in by libcurl4-openssl-dev).
+target_include_directories(corvid_boringssl SYSTEM BEFORE INTERFACE ${CORVID_BORINGSSL_INCLUDE})
 target_link_libraries(corvid_boringssl INTERFACE ${CORVID_BORINGSSL_LIBDIR}/libssl.so
                                                  ${CORVID_BORINGSSL_LIBDIR}/libcrypto.so)
 target_link_options(corvid_boringssl INTERFACE "LINKER:-rpath,${CORVID_BORINGSSL_LIBDIR}")

@@ -1,0 +1,68 @@
+#pragma once
+
+// The narrow interface every transport layer implements (TCP, TLS, later a
+// proxy tunnel or a QUIC stream), so the HTTP layers above are written once.
+//
+// @par Errors
+// read_some() returns 0 bytes at a clean end of stream. Failures come back as
+// std::error_code: system errors from the socket, tls_errc from TLS.
+//
+// @par Threading
+// A stream is used from one executor. close() may be called while a read or
+// write is pending (from another coroutine on the same executor); the
+// pending operation then completes with an error.
+
+#include <cstddef>
+#include <span>
+#include <string>
+
+#include <asio/awaitable.hpp>
+#include <asio/buffer.hpp>
+#include <asio/ip/tcp.hpp>
+
+#include "corvid/result.hpp"
+
+namespace corvid::net {
+
+class stream {
+  public:
+    virtual ~stream() = default;
+
+    /// Reads at least one byte into `buffer`; 0 means the peer ended the stream.
+    virtual asio::awaitable<result<std::size_t>> read_some(std::span<char> buffer) = 0;
+
+    /// Writes every byte of every buffer (gathered into as few syscalls as the
+    /// layer allows).
+    virtual asio::awaitable<result<void>> write(std::span<const asio::const_buffer> buffers) = 0;
+
+    /// Aborts: closes the underlying socket at once. Idempotent.
+    virtual void close() noexcept = 0;
+
+    virtual bool is_open() const noexcept = 0;
+
+    /// The TCP socket at the bottom of the stack (addresses, options).
+    virtual asio::ip::tcp::socket& socket() noexcept = 0;
+
+    /// Whether the peer has closed or sent unexpected bytes while the stream
+    /// was idle: a pooled connection in that state must not be reused.
+    bool idle_connection_is_dead();
+};
+
+/// Plain TCP.
+class tcp_stream final : public stream {
+  public:
+    explicit tcp_stream(asio::ip::tcp::socket socket) : socket_(std::move(socket)) {}
+    asio::awaitable<result<std::size_t>> read_some(std::span<char> buffer) override;
+    asio::awaitable<result<void>> write(std::span<const asio::const_buffer> buffers) override;
+    void close() noexcept override;
+    bool is_open() const noexcept override { return socket_.is_open(); }
+    asio::ip::tcp::socket& socket() noexcept override { return socket_; }
+
+  private:
+    asio::ip::tcp::socket socket_;
+};
+
+/// "1.2.3.4" or "[::1]" (for messages).
+std::string format_address(const asio::ip::address& address);
+
+}  // namespace corvid::net

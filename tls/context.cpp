@@ -1,0 +1,362 @@
+#include "tls/context.hpp"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <asio/ip/address.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+
+#include <fstream>
+#include <sstream>
+
+namespace corvid::tls {
+
+namespace {
+
+// Where Debian keeps the system trust store.
+constexpr const char* system_ca_bundle = "/etc/ssl/certs/ca-certificates.crt";
+constexpr const char* system_ca_dir = "/etc/ssl/certs";
+
+// SSL ex_data slot holding the origin key (std::string*) of a client connection.
+int origin_index() {
+    static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+    return index;
+}
+int context_index() {
+    static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+    return index;
+}
+
+std::string name_oneline(X509_NAME* name) {
+    if (name == nullptr) {
+        return {};
+    }
+    char buf[512];
+    X509_NAME_oneline(name, buf, sizeof(buf));
+    return buf;
+}
+
+bool read_file(const std::string& path, std::string& out) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        return false;
+    }
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    out = ss.str();
+    return true;
+}
+
+}  // namespace
+
+std::string alpn_wire(const std::vector<std::string>& protocols) {
+    std::string out;
+    for (const auto& p : protocols) {
+        if (p.empty() || p.size() > 255) {
+            continue;
+        }
+        out += static_cast<char>(p.size());
+        out += p;
+    }
+    return out;
+}
+
+// ---------------------------------------------------------------- client ---
+
+client_context::client_context(client_config config)
+    : ctx_(asio::ssl::context::tls_client), config_(std::move(config)) {}
+
+client_context::~client_context() {
+    for (auto& [key, session] : sessions_) {
+        SSL_SESSION_free(session);
+    }
+}
+
+result<std::shared_ptr<client_context>> client_context::create(const client_config& config) {
+    std::shared_ptr<client_context> self(new client_context(config));
+    SSL_CTX* ctx = self->ctx_.native_handle();
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
+    SSL_CTX_set_ex_data(ctx, context_index(), self.get());
+
+    if (config.verify_peer) {
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+        int ok = 0;
+        if (!config.ca_file.empty()) {
+            ok = SSL_CTX_load_verify_locations(ctx, config.ca_file.c_str(), nullptr);
+        } else {
+            ok = SSL_CTX_load_verify_locations(ctx, system_ca_bundle, nullptr);
+            if (!ok) {
+                ok = SSL_CTX_load_verify_locations(ctx, nullptr, system_ca_dir);
+            }
+        }
+        if (!ok) {
+            ERR_clear_error();
+            return tls_errc::bad_credentials;
+        }
+    } else {
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+    }
+
+    if (config.session_resumption) {
+        SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL);
+        SSL_CTX_sess_set_new_cb(ctx, &client_context::on_new_session);
+    } else {
+        SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+        SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+    }
+    return self;
+}
+
+int client_context::on_new_session(SSL* ssl, SSL_SESSION* session) {
+    auto* self =
+        static_cast<client_context*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), context_index()));
+    auto* origin = static_cast<std::string*>(SSL_get_ex_data(ssl, origin_index()));
+    if (self == nullptr || origin == nullptr) {
+        return 0;  // not ours: the library frees it
+    }
+    auto it = self->sessions_.find(*origin);
+    if (it != self->sessions_.end()) {
+        SSL_SESSION_free(it->second);
+        it->second = session;
+    } else {
+        if (self->sessions_.size() >= self->config_.max_cached_sessions) {
+            SSL_SESSION_free(self->sessions_.begin()->second);
+            self->sessions_.erase(self->sessions_.begin());
+        }
+        self->sessions_.emplace(*origin, session);
+    }
+    return 1;  // we keep the reference
+}
+
+SSL_SESSION* client_context::session_for(const std::string& origin_key) const {
+    auto it = sessions_.find(origin_key);
+    return it == sessions_.end() ? nullptr : it->second;
+}
+
+// ---------------------------------------------------------------- server ---
+
+server_context::server_context() : ctx_(asio::ssl::context::tls_server) {}
+
+result<std::shared_ptr<server_context>> server_context::create(const server_config& config) {
+    std::shared_ptr<server_context> self(new server_context());
+    SSL_CTX* ctx = self->ctx_.native_handle();
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
+    std::error_code ec;
+    self->ctx_.use_certificate_chain(asio::buffer(config.cert_chain_pem), ec);
+    if (!ec) {
+        self->ctx_.use_private_key(asio::buffer(config.private_key_pem), asio::ssl::context::pem,
+                                   ec);
+    }
+    if (ec || !SSL_CTX_check_private_key(ctx)) {
+        ERR_clear_error();
+        return tls_errc::bad_credentials;
+    }
+    self->alpn_wire_ = alpn_wire(config.alpn);
+    if (!self->alpn_wire_.empty()) {
+        SSL_CTX_set_alpn_select_cb(ctx, &server_context::on_alpn_select, self.get());
+    }
+    return self;
+}
+
+result<std::shared_ptr<server_context>> server_context::from_files(const std::string& cert_file,
+                                                                   const std::string& key_file,
+                                                                   std::vector<std::string> alpn) {
+    server_config config;
+    if (!read_file(cert_file, config.cert_chain_pem) ||
+        !read_file(key_file, config.private_key_pem)) {
+        return tls_errc::bad_credentials;
+    }
+    config.alpn = std::move(alpn);
+    return create(config);
+}
+
+int server_context::on_alpn_select(SSL*, const std::uint8_t** out, std::uint8_t* out_len,
+                                   const std::uint8_t* in, unsigned in_len, void* arg) {
+    auto* self = static_cast<server_context*>(arg);
+    // Server preference order: the first of ours the client offers.
+    const auto& ours = self->alpn_wire_;
+    for (std::size_t i = 0; i < ours.size(); i += 1 + static_cast<std::uint8_t>(ours[i])) {
+        auto len = static_cast<std::uint8_t>(ours[i]);
+        std::string_view want(ours.data() + i + 1, len);
+        for (unsigned j = 0; j < in_len; j += 1 + in[j]) {
+            if (j + 1 + in[j] > in_len) {
+                break;
+            }
+            std::string_view offered(reinterpret_cast<const char*>(in + j + 1), in[j]);
+            if (offered == want) {
+                *out = in + j + 1;
+                *out_len = in[j];
+                return SSL_TLSEXT_ERR_OK;
+            }
+        }
+    }
+    return SSL_TLSEXT_ERR_NOACK;
+}
+
+// ---------------------------------------------------------------- stream ---
+
+tls_stream::tls_stream(asio::ip::tcp::socket socket, asio::ssl::context& context)
+    : stream_(std::move(socket), context) {}
+
+std::error_code classify_handshake_error(SSL* ssl, std::error_code ec) {
+    long verify = SSL_get_verify_result(ssl);
+    switch (verify) {
+        case X509_V_OK:
+            break;
+        case X509_V_ERR_CERT_HAS_EXPIRED:
+            return tls_errc::cert_expired;
+        case X509_V_ERR_CERT_NOT_YET_VALID:
+            return tls_errc::cert_not_yet_valid;
+        case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+            return tls_errc::cert_self_signed;
+        case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+        case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+        case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+        case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+            return tls_errc::cert_untrusted;
+        case X509_V_ERR_HOSTNAME_MISMATCH:
+        case X509_V_ERR_IP_ADDRESS_MISMATCH:
+            return tls_errc::cert_hostname_mismatch;
+        default:
+            return tls_errc::cert_verify_failed;
+    }
+    if (ec == asio::error::operation_aborted) {
+        return net_errc::cancelled;
+    }
+    if (ec == asio::error::eof || ec == asio::error::connection_reset ||
+        ec == asio::ssl::error::stream_truncated) {
+        return net_errc::connection_closed;
+    }
+    return tls_errc::handshake_failed;
+}
+
+asio::awaitable<result<void>> tls_stream::handshake_client(client_context& context,
+                                                           const std::string& host,
+                                                           const std::vector<std::string>& alpn,
+                                                           const std::string& origin_key) {
+    SSL* ssl = stream_.native_handle();
+    std::error_code parse_ec;
+    auto literal = asio::ip::make_address(host, parse_ec);
+    bool is_literal = !parse_ec;
+    if (!is_literal) {
+        SSL_set_tlsext_host_name(ssl, host.c_str());
+    }
+    if (context.config().verify_peer) {
+        X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+        X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        int ok = is_literal ? X509_VERIFY_PARAM_set1_ip_asc(param, literal.to_string().c_str())
+                            : X509_VERIFY_PARAM_set1_host(param, host.data(), host.size());
+        if (!ok) {
+            co_return tls_errc::handshake_failed;
+        }
+    }
+    auto wire = alpn_wire(alpn);
+    if (!wire.empty()) {
+        SSL_set_alpn_protos(ssl, reinterpret_cast<const std::uint8_t*>(wire.data()), wire.size());
+    }
+    // The origin key outlives the handshake (tickets arrive after it in TLS
+    // 1.3), so keep it in this stream.
+    origin_key_ = origin_key;
+    SSL_set_ex_data(ssl, origin_index(), &origin_key_);
+    if (SSL_SESSION* cached = context.session_for(origin_key)) {
+        SSL_set_session(ssl, cached);
+    }
+    std::error_code ec;
+    co_await stream_.async_handshake(asio::ssl::stream_base::client,
+                                     asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+        auto classified = classify_handshake_error(ssl, ec);
+        ERR_clear_error();
+        co_return classified;
+    }
+    co_return result<void>{};
+}
+
+asio::awaitable<result<void>> tls_stream::handshake_server() {
+    std::error_code ec;
+    co_await stream_.async_handshake(asio::ssl::stream_base::server,
+                                     asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+        ERR_clear_error();
+        co_return tls_errc::handshake_failed;
+    }
+    co_return result<void>{};
+}
+
+session_info tls_stream::info() const {
+    session_info out;
+    SSL* ssl = const_cast<asio::ssl::stream<asio::ip::tcp::socket>&>(stream_).native_handle();
+    out.version = SSL_get_version(ssl);
+    if (const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl)) {
+        out.cipher = SSL_CIPHER_standard_name(cipher);
+    }
+    const std::uint8_t* proto = nullptr;
+    unsigned proto_len = 0;
+    SSL_get0_alpn_selected(ssl, &proto, &proto_len);
+    out.alpn.assign(reinterpret_cast<const char*>(proto), proto_len);
+    out.resumed = SSL_session_reused(ssl) != 0;
+    if (X509* peer = SSL_get_peer_certificate(ssl)) {
+        out.peer_subject = name_oneline(X509_get_subject_name(peer));
+        out.peer_issuer = name_oneline(X509_get_issuer_name(peer));
+        X509_free(peer);
+    }
+    return out;
+}
+
+asio::awaitable<result<std::size_t>> tls_stream::read_some(std::span<char> buffer) {
+    std::error_code ec;
+    std::size_t n = co_await stream_.async_read_some(asio::buffer(buffer.data(), buffer.size()),
+                                                     asio::redirect_error(asio::use_awaitable, ec));
+    // A peer closing without close_notify (stream_truncated) still ends the
+    // stream; the HTTP layer decides whether the message was complete.
+    if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
+        co_return std::size_t{0};
+    }
+    if (ec) {
+        co_return ec;
+    }
+    co_return n;
+}
+
+asio::awaitable<result<void>> tls_stream::write(std::span<const asio::const_buffer> buffers) {
+    // asio's SSL stream encrypts one buffer per write: gather small pieces so
+    // a request head and a small body leave as one record.
+    std::size_t total = 0;
+    for (const auto& b : buffers) {
+        total += b.size();
+    }
+    std::error_code ec;
+    if (buffers.size() > 1 && total <= 16 * 1024) {
+        write_staging_.clear();
+        for (const auto& b : buffers) {
+            write_staging_.append(static_cast<const char*>(b.data()), b.size());
+        }
+        co_await asio::async_write(stream_, asio::buffer(write_staging_),
+                                   asio::redirect_error(asio::use_awaitable, ec));
+    } else {
+        for (const auto& b : buffers) {
+            co_await asio::async_write(stream_, b, asio::redirect_error(asio::use_awaitable, ec));
+            if (ec) {
+                break;
+            }
+        }
+    }
+    if (ec) {
+        co_return ec;
+    }
+    co_return result<void>{};
+}
+
+void tls_stream::close() noexcept {
+    std::error_code ignored;
+    stream_.lowest_layer().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    stream_.lowest_layer().close(ignored);
+}
+
+}  // namespace corvid::tls

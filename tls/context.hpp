@@ -1,0 +1,131 @@
+#pragma once
+
+// BoringSSL contexts for both roles and the TLS stream layer.
+//
+// Client contexts verify the peer by default: chain against the system trust
+// store (Debian's /etc/ssl/certs/ca-certificates.crt) or a given CA file, and
+// the host name (DNS SAN, or IP SAN for address literals). Session tickets are
+// kept per origin in the context and offered on the next connection to it.
+//
+// @par Threading
+// A context is shared by the connections of one client (one executor). The
+// session cache is not locked: share a client_context across threads only
+// with session_resumption off.
+//
+// @par Errors
+// tls_errc: bad_credentials when a CA, certificate or key cannot be loaded,
+// handshake_failed, and a cert_* code that names the verification failure.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <asio/awaitable.hpp>
+#include <asio/ssl/context.hpp>
+#include <asio/ssl/stream.hpp>
+
+#include "corvid/result.hpp"
+#include "net/stream.hpp"
+
+namespace corvid::tls {
+
+struct client_config {
+    bool verify_peer = true;
+    std::string ca_file;  ///< PEM bundle; empty: the system trust store
+    bool session_resumption = true;
+    std::size_t max_cached_sessions = 256;
+};
+
+class client_context {
+  public:
+    static result<std::shared_ptr<client_context>> create(const client_config& config);
+    ~client_context();
+
+    asio::ssl::context& native() noexcept { return ctx_; }
+    const client_config& config() const noexcept { return config_; }
+
+    /// A cached session for `origin_key` (not owned; may be null).
+    SSL_SESSION* session_for(const std::string& origin_key) const;
+    std::size_t cached_sessions() const noexcept { return sessions_.size(); }
+
+  private:
+    explicit client_context(client_config config);
+    static int on_new_session(SSL* ssl, SSL_SESSION* session);
+
+    asio::ssl::context ctx_;
+    client_config config_;
+    std::map<std::string, SSL_SESSION*> sessions_;  // owned references
+};
+
+struct server_config {
+    std::string cert_chain_pem;  ///< leaf first, then intermediates
+    std::string private_key_pem;
+    /// ALPN protocols in server preference order; empty: no ALPN.
+    std::vector<std::string> alpn;
+};
+
+class server_context {
+  public:
+    static result<std::shared_ptr<server_context>> create(const server_config& config);
+    /// Reads the PEM files at `cert_file` and `key_file`.
+    static result<std::shared_ptr<server_context>> from_files(const std::string& cert_file,
+                                                              const std::string& key_file,
+                                                              std::vector<std::string> alpn);
+    asio::ssl::context& native() noexcept { return ctx_; }
+
+  private:
+    server_context();
+    static int on_alpn_select(SSL* ssl, const std::uint8_t** out, std::uint8_t* out_len,
+                              const std::uint8_t* in, unsigned in_len, void* arg);
+    asio::ssl::context ctx_;
+    std::string alpn_wire_;  // length-prefixed protocol list
+};
+
+/// What a finished handshake negotiated.
+struct session_info {
+    std::string version;  ///< "TLSv1.3"
+    std::string cipher;   ///< IANA name, e.g. "TLS_AES_128_GCM_SHA256"
+    std::string alpn;
+    bool resumed = false;
+    std::string peer_subject;
+    std::string peer_issuer;
+};
+
+/// TLS over TCP, as a net::stream.
+class tls_stream final : public net::stream {
+  public:
+    tls_stream(asio::ip::tcp::socket socket, asio::ssl::context& context);
+
+    /// Client handshake: SNI (for names, not address literals), host name
+    /// verification when the context verifies, ALPN offer, session resumption
+    /// keyed by `origin_key`.
+    asio::awaitable<result<void>> handshake_client(client_context& context, const std::string& host,
+                                                   const std::vector<std::string>& alpn,
+                                                   const std::string& origin_key);
+    asio::awaitable<result<void>> handshake_server();
+
+    session_info info() const;
+    SSL* native_handle() noexcept { return stream_.native_handle(); }
+
+    asio::awaitable<result<std::size_t>> read_some(std::span<char> buffer) override;
+    asio::awaitable<result<void>> write(std::span<const asio::const_buffer> buffers) override;
+    void close() noexcept override;
+    bool is_open() const noexcept override { return stream_.lowest_layer().is_open(); }
+    asio::ip::tcp::socket& socket() noexcept override { return stream_.next_layer(); }
+
+  private:
+    asio::ssl::stream<asio::ip::tcp::socket> stream_;
+    std::string write_staging_;  // gathers small buffers into one TLS record
+    std::string origin_key_;     // session cache key, read by the new-session callback
+};
+
+/// Maps a failed handshake to the tls_errc a user can act on.
+std::error_code classify_handshake_error(SSL* ssl, std::error_code ec);
+
+/// Encodes ALPN protocol names in the wire format (length-prefixed).
+std::string alpn_wire(const std::vector<std::string>& protocols);
+
+}  // namespace corvid::tls
