@@ -91,6 +91,32 @@ inline std::error_code make_error_code(client_errc e) noexcept {
     return {static_cast<int>(e), client_category()};
 }
 
+/// The SOCKS5 handshake (the proto/socks5 codec, RFC 1928 and RFC 1929).
+/// The reply codes 1 to 8 of RFC 1928 section 6 map to general_failure ...
+/// address_type_not_supported, in order. Every one of these ends the
+/// handshake; the connection to the proxy cannot be used afterwards.
+enum class socks5_errc {
+    bad_version = 1,             ///< the proxy did not answer as SOCKS version 5
+    no_acceptable_method,        ///< the proxy accepted none of the offered auth methods
+    auth_failed,                 ///< the proxy rejected the username/password (RFC 1929)
+    general_failure,             ///< REP 1: general SOCKS server failure
+    not_allowed,                 ///< REP 2: connection not allowed by ruleset
+    network_unreachable,         ///< REP 3: network unreachable
+    host_unreachable,            ///< REP 4: host unreachable
+    connection_refused,          ///< REP 5: connection refused by the target
+    ttl_expired,                 ///< REP 6: TTL expired
+    command_not_supported,       ///< REP 7: command not supported
+    address_type_not_supported,  ///< REP 8: address type not supported
+    bad_reply,                   ///< malformed reply, unassigned REP, or unoffered method
+    host_too_long,               ///< the target host name exceeds 255 bytes
+    empty_host,                  ///< the target host name is empty
+    bad_credentials,             ///< username not 1-255 bytes, or password over 255
+};
+const std::error_category& socks5_category() noexcept;
+inline std::error_code make_error_code(socks5_errc e) noexcept {
+    return {static_cast<int>(e), socks5_category()};
+}
+
 /// Exception thrown only by the blocking convenience API.
 class error : public std::system_error {
   public:
@@ -109,4 +135,6 @@ template <>
 struct is_error_code_enum<corvid::http1_errc> : true_type {};
 template <>
 struct is_error_code_enum<corvid::client_errc> : true_type {};
+template <>
+struct is_error_code_enum<corvid::socks5_errc> : true_type {};
 }  // namespace std
