@@ -33,9 +33,9 @@
 // the RFC 1929 status reply is accepted with version 1 (the RFC) or 5 (what
 // some servers send).
 //
-// Errors (socks5_errc): from create(), host_too_long, empty_host,
-// bad_credentials; from feed(), bad_version, no_acceptable_method,
-// auth_failed, bad_reply, and the reply codes general_failure ...
+// Errors (socks5_errc): from create() (or error() after the client_config
+// constructor), host_too_long, empty_host, bad_credentials; from feed(), bad_version,
+// no_acceptable_method, auth_failed, bad_reply, and the reply codes general_failure ...
 // address_type_not_supported. An error is final: later feed() calls return
 // it again and consume nothing.
 //
