@@ -353,8 +353,10 @@ void cookie_jar::store(const url& request_url, std::string_view set_cookie, cloc
     }
     std::string_view name = trim_wsp(pair.substr(0, eq));
     std::string_view value = trim_wsp(pair.substr(eq + 1));
+    // A tab in the name (which 6265bis would allow) could not be written to a
+    // cookie file, where tabs separate the fields; no real server sends one.
     if (name.empty() || name.size() + value.size() > limits_.max_name_value || has_control(name) ||
-        has_control(value)) {
+        has_control(value) || name.find('\t') != std::string_view::npos) {
         return;
     }
 
@@ -399,9 +401,11 @@ void cookie_jar::store(const url& request_url, std::string_view set_cookie, cloc
             }
             domain_attribute = lower(aval);
         } else if (iequals(aname, "Path")) {
-            path_attribute = !aval.empty() && aval.front() == '/'
-                                 ? std::string(aval)
-                                 : default_path(request_url.path());
+            // Control characters and tabs make a path invalid, like a
+            // relative one: it could not be written to a cookie file.
+            bool valid = !aval.empty() && aval.front() == '/' && !has_control(aval) &&
+                         aval.find('\t') == std::string_view::npos;
+            path_attribute = valid ? std::string(aval) : default_path(request_url.path());
         } else if (iequals(aname, "Secure")) {
             c.secure = true;
         } else if (iequals(aname, "HttpOnly")) {
@@ -586,7 +590,11 @@ void cookie_jar::load_netscape(std::string_view text, clock::time_point now) {
         if (!domain.empty() && domain.front() == '.') {
             domain.remove_prefix(1);
         }
-        if (domain.empty() || fields[2].empty() || fields[2].front() != '/' || fields[5].empty()) {
+        // A domain still starting with '#' or '.', or with control characters,
+        // is no host name and could not be written back as the same line.
+        if (domain.empty() || domain.front() == '#' || domain.front() == '.' ||
+            has_control(domain) || fields[2].empty() || fields[2].front() != '/' ||
+            fields[5].empty()) {
             continue;
         }
         bool subdomains = iequals(fields[1], "TRUE");

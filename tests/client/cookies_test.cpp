@@ -106,6 +106,8 @@ TEST(cookie_jar, malformed_cookies_are_ignored) {
     jar.store(from, "a=b\x7f", t0);
     jar.store(from, "a=b\r\nInjected: yes", t0);
     EXPECT_EQ(jar.size(), 0u);
+    jar.store(from, "a\tb=1", t0);  // a tab in the name would break cookie files
+    EXPECT_EQ(jar.size(), 0u);
     jar.store(from, "tab=a\tb", t0);  // HTAB is allowed in a value
     EXPECT_EQ(jar.size(), 1u);
 }
@@ -214,6 +216,8 @@ TEST(cookie_jar, default_path_is_the_request_directory) {
     EXPECT_EQ(find(jar, "x")->path, "/a/b");
     EXPECT_EQ(find(jar, "y")->path, "/");
     EXPECT_EQ(find(jar, "z")->path, "/a/b");
+    jar.store(u("http://example.com/a/b/c"), "t=1; Path=/x\ty", t0);  // tab: invalid too
+    EXPECT_EQ(find(jar, "t")->path, "/a/b");
 }
 
 TEST(cookie_jar, path_matching) {
@@ -598,6 +602,8 @@ TEST(cookie_jar, reads_a_file_as_curl_writes_it) {
         "example.org\tFALSE\tnoslash\tFALSE\t0\tbad3\tx\n"  // bad path
         "example.org\tFALSE\t/\tFALSE\n"                    // too few fields
         ".com\tTRUE\t/\tFALSE\t0\tbad4\tx\n"                // a TLD
+        "..x.org\tFALSE\t/\tFALSE\t0\tbad5\tx\n"            // not a host name
+        "#x.org\tFALSE\t/\tFALSE\t0\tbad6\tx\n"             // a comment
         "   \n";
     cookie_jar jar;
     jar.load_netscape(text, t0);
