@@ -1,0 +1,776 @@
+// The request pipeline: URL -> headers -> pooled connection -> request bytes
+// -> response head (1xx, redirects, cookies, decoding) -> streamed body.
+
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include "client/impl.hpp"
+#include "core/base64.hpp"
+#include "proto/h1/serializer.hpp"
+
+namespace corvid {
+
+// ------------------------------------------------------------ cancel_token ---
+
+cancel_token::cancel_token() : state_(std::make_shared<detail::cancel_state>()) {}
+
+void cancel_token::cancel() {
+    if (state_->cancelled) {
+        return;
+    }
+    state_->cancelled = true;
+    if (auto hook = state_->hook) {
+        hook();
+    }
+}
+
+bool cancel_token::cancelled() const noexcept {
+    return state_->cancelled;
+}
+
+namespace detail {
+
+namespace {
+
+constexpr std::uint64_t redirect_drain_limit = 1024 * 1024;
+
+bool is_redirect(int status) {
+    return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+std::string pool_key_for(const corvid::url& target, const proxy_config& proxy) {
+    std::string key = target.origin();
+    if (proxy.type != proxy_config::kind::none) {
+        key += " via ";
+        key +=
+            proxy.address.scheme + "://" + proxy.address.userinfo + "@" + proxy.address.authority();
+    }
+    return key;
+}
+
+struct outgoing {
+    std::string method;
+    corvid::url target;
+    corvid::headers user_headers;
+    std::string body;
+    body_source body_stream;
+    bool body_stream_started = false;
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------- exchange ---
+
+exchange::~exchange() {
+    if (conn) {
+        // Unread body: the connection cannot be reused half-read.
+        conn->stream->close();
+        if (auto o = owner.lock()) {
+            o->pool.release(conn->pool_key);
+        }
+    }
+    if (dog) {
+        dog->disarm();
+    }
+}
+
+std::error_code exchange::fail(std::error_code ec) {
+    error = ec;
+    complete = true;
+    if (conn) {
+        conn->stream->close();
+        if (auto o = owner.lock()) {
+            o->pool.release(conn->pool_key);
+        }
+        conn.reset();
+    }
+    dog->disarm();
+    return ec;
+}
+
+void exchange::finish_ok() {
+    complete = true;
+    timings.total = seconds_since(start);
+    trailers = parser.trailers();
+    bool reusable = !no_reuse && parser.keep_alive() && conn->pending().empty();
+    if (auto o = owner.lock()) {
+        o->recycle(std::move(conn), reusable);
+    } else {
+        conn->stream->close();
+        conn.reset();
+    }
+    dog->disarm();
+}
+
+asio::awaitable<result<std::string_view>> exchange::next_chunk() {
+    for (;;) {
+        if (error) {
+            co_return error;
+        }
+        if (complete) {
+            co_return std::string_view{};
+        }
+        {
+            // Parse even with nothing pending: the end of a body can be known
+            // without another byte (Content-Length reached).
+            std::error_code ec;
+            auto ev = parser.parse(conn->pending(), ec);
+            if (ec) {
+                co_return fail(ec);
+            }
+            conn->consume(ev.consumed);
+            if (ev.kind == h1::event_kind::body) {
+                wire_bytes += ev.body.size();
+                if (!decoder) {
+                    co_return ev.body;
+                }
+                decoded.clear();
+                if (auto dec = decoder->decode(ev.body, decoded)) {
+                    co_return fail(dec);
+                }
+                if (!decoded.empty()) {
+                    co_return std::string_view(decoded);
+                }
+                continue;
+            }
+            if (ev.kind == h1::event_kind::done) {
+                if (decoder) {
+                    decoded.clear();
+                    if (auto dec = decoder->finish(decoded)) {
+                        co_return fail(dec);
+                    }
+                    finish_ok();
+                    co_return std::string_view(decoded);  // may be empty: the end
+                }
+                finish_ok();
+                co_return std::string_view{};
+            }
+        }
+        auto read = co_await conn->stream->read_some(conn->space());
+        dog->touch();
+        if (!read) {
+            co_return fail(dog->translate(read.error()));
+        }
+        if (*read == 0) {
+            if (dog->reason()) {
+                co_return fail(dog->reason());
+            }
+            std::error_code ec;
+            auto ev = parser.finish_eof(ec);
+            if (ec) {
+                co_return fail(ec);
+            }
+            if (ev.kind == h1::event_kind::done) {
+                conn->stream->close();  // a close-delimited body: never reusable
+                if (decoder) {
+                    decoded.clear();
+                    if (auto dec = decoder->finish(decoded)) {
+                        co_return fail(dec);
+                    }
+                    finish_ok();
+                    co_return std::string_view(decoded);
+                }
+                finish_ok();
+                co_return std::string_view{};
+            }
+            co_return fail(http1_errc::partial_message);
+        }
+        conn->commit(*read);
+    }
+}
+
+// -------------------------------------------------------------- client_impl ---
+
+client_impl::client_impl(asio::any_io_executor ex, client_options opts)
+    : executor(std::move(ex)),
+      options(std::move(opts)),
+      pool(executor, options.max_connections_per_origin, options.pool_idle_timeout) {
+    auto parsed_proxy = parse_proxy(options.proxy);
+    if (!parsed_proxy) {
+        setup_error = parsed_proxy.error();
+    } else {
+        proxy = *parsed_proxy;
+    }
+    tls::client_config tls_config;
+    tls_config.verify_peer = options.tls.verify_peer;
+    tls_config.ca_file = options.tls.ca_file;
+    tls_config.session_resumption = options.tls.session_resumption;
+    auto ctx = tls::client_context::create(tls_config);
+    if (!ctx) {
+        if (!setup_error) {
+            setup_error = ctx.error();
+        }
+    } else {
+        tls_context = *ctx;
+    }
+}
+
+void client_impl::recycle(std::unique_ptr<connection> conn, bool reusable) {
+    if (!conn) {
+        return;
+    }
+    if (reusable && conn->stream->is_open()) {
+        if (options.trace) {
+            options.trace("Connection #" + std::to_string(conn->id) + " to host " +
+                          conn->info.remote_address + " left intact");
+        }
+        pool.put_idle(std::move(conn));
+    } else {
+        if (options.trace) {
+            options.trace("Closing connection #" + std::to_string(conn->id));
+        }
+        conn->stream->close();
+        pool.release(conn->pool_key);
+    }
+}
+
+namespace {
+
+corvid::headers build_fields(const client_impl& c, const outgoing& out, bool absolute_form) {
+    const auto& user = out.user_headers;
+    corvid::headers fields;
+    fields.reserve(user.size() + 8);
+    if (auto host = user.get("Host")) {
+        fields.add("Host", *host);
+    } else {
+        fields.add("Host", out.target.authority());
+    }
+    if (!c.options.user_agent.empty() && !user.contains("User-Agent")) {
+        fields.add("User-Agent", c.options.user_agent);
+    }
+    if (!user.contains("Accept")) {
+        fields.add("Accept", "*/*");
+    }
+    if (c.options.decompress && !user.contains("Accept-Encoding")) {
+        fields.add("Accept-Encoding", "gzip, deflate, br, zstd");
+    }
+    if (c.options.enable_cookies && !user.contains("Cookie")) {
+        auto cookie = c.jar.header_for(out.target);
+        if (!cookie.empty()) {
+            fields.add("Cookie", cookie);
+        }
+    }
+    if (absolute_form && !c.proxy.address.userinfo.empty() &&
+        !user.contains("Proxy-Authorization")) {
+        fields.add("Proxy-Authorization", "Basic " + base64_encode(c.proxy.address.userinfo));
+    }
+    for (const auto& f : user) {
+        if (iequals(f.name, "Host")) {
+            continue;
+        }
+        fields.add(f.name, f.value);
+    }
+    if (out.body_stream) {
+        if (!user.contains("Content-Length") && !user.contains("Transfer-Encoding")) {
+            fields.add("Transfer-Encoding", "chunked");
+        }
+    } else if (!user.contains("Content-Length") && (!out.body.empty() || out.method == "POST" ||
+                                                    out.method == "PUT" || out.method == "PATCH")) {
+        fields.add("Content-Length", std::to_string(out.body.size()));
+    }
+    return fields;
+}
+
+// Waits up to one second for the server to answer an Expect: 100-continue
+// (RFC 9110 10.1.1: a client need not wait indefinitely).
+asio::awaitable<void> await_continue_or_timeout(connection& conn) {
+    using namespace asio::experimental::awaitable_operators;
+    asio::steady_timer timer(co_await asio::this_coro::executor, std::chrono::seconds(1));
+    std::error_code ignored;
+    co_await (
+        conn.stream->socket().async_wait(asio::ip::tcp::socket::wait_read,
+                                         asio::redirect_error(asio::use_awaitable, ignored)) ||
+        timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored)));
+}
+
+}  // namespace
+
+asio::awaitable<result<response>> client_impl::send(request req) {
+    auto self = shared_from_this();
+    const auto start = clock::now();
+    if (setup_error) {
+        co_return setup_error;
+    }
+    auto parsed = url::parse(req.url);
+    if (!parsed) {
+        co_return parsed.error();
+    }
+    if (parsed->scheme != "http" && parsed->scheme != "https") {
+        co_return client_errc::unsupported_scheme;
+    }
+    auto cancel = req.cancel.state();
+    if (cancel->cancelled) {
+        co_return net_errc::cancelled;
+    }
+    auto dog = std::make_shared<net::watchdog>(executor);
+    auto total = req.timeout.value_or(options.total_timeout);
+    if (total.count() > 0) {
+        dog->set_deadline(start + total);
+    }
+    if (options.read_timeout.count() > 0) {
+        dog->set_inactivity_timeout(options.read_timeout);
+    }
+    cancel->hook = [weak = std::weak_ptr<net::watchdog>(dog)] {
+        if (auto d = weak.lock()) {
+            d->cancel();
+        }
+    };
+
+    outgoing out{req.method, *parsed, std::move(req.headers), std::move(req.body),
+                 std::move(req.body_stream)};
+    int redirects = 0;
+    std::size_t connects_total = 0;
+    double redirect_time = 0;
+    h1::parser_limits limits;
+    limits.max_header_bytes = options.max_header_bytes;
+    limits.max_fields = options.max_header_fields;
+
+    for (;;) {
+        auto ex = std::make_shared<exchange>(limits);
+        ex->owner = self;
+        ex->dog = dog;
+        ex->start = start;
+        const bool absolute_form = proxy.type == proxy_config::kind::http && !out.target.is_tls();
+        const std::string key = pool_key_for(out.target, proxy);
+        const bool head_request = out.method == "HEAD";
+        auto fields = build_fields(*this, out, absolute_form);
+        std::string head;
+        if (auto bad = h1::try_serialize_request_head(
+                head, out.method, absolute_form ? out.target.to_string() : out.target.target,
+                fields)) {
+            co_return bad;  // CR/LF/NUL or a bad token in the method or a header
+        }
+        const bool expect_continue =
+            fields.has_token("Expect", "100-continue") && (!out.body.empty() || out.body_stream);
+
+        // Up to two tries: a pooled connection the server closed while idle
+        // fails before any response byte; then one fresh connection is used.
+        std::error_code last_error;
+        bool got_head = false;
+        for (int attempt = 0; attempt < 2 && !got_head; ++attempt) {
+            auto slot = co_await pool.checkout(key, *dog);
+            if (!slot) {
+                co_return slot.error();
+            }
+            std::unique_ptr<connection> conn = std::move(*slot);
+            bool reused = conn != nullptr;
+            if (!reused) {
+                auto opened = co_await open_connection(out.target, proxy, options,
+                                                       tls_context.get(), *dog, start, ex->timings);
+                if (!opened) {
+                    pool.release(key);
+                    co_return opened.error();
+                }
+                conn = std::move(*opened);
+                conn->pool_key = key;
+                conn->id = next_connection_id++;
+                ++connects;
+                ++connects_total;
+            } else {
+                conn->info.reused = true;
+                auto now = seconds_since(start);
+                ex->timings.name_lookup = ex->timings.connect = now;
+                ex->timings.app_connect = conn->info.tls ? now : 0;
+                if (options.trace) {
+                    options.trace("Re-using existing connection #" + std::to_string(conn->id) +
+                                  " with host " + out.target.host);
+                }
+            }
+            ex->conn = std::move(conn);
+            auto* stream = ex->conn->stream.get();
+            dog->on_fire([stream] { stream->close(); });
+            ex->parser.reset(head_request);
+
+            // Send the head (and a whole body with it, in one gathered write).
+            bool stale = false;
+            std::error_code write_error;
+            {
+                std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(out.body)};
+                std::size_t count =
+                    (out.body_stream || out.body.empty() || expect_continue) ? 1 : 2;
+                auto w = co_await stream->write(std::span(bufs.data(), count));
+                if (!w) {
+                    write_error = w.error();
+                }
+            }
+            bool send_body = !expect_continue;
+            bool body_sent = !expect_continue && !out.body_stream;
+            if (!write_error && expect_continue) {
+                co_await await_continue_or_timeout(*ex->conn);
+                send_body = ex->conn->stream->socket().available() == 0;
+                // Data waiting: read the interim or final response first.
+            }
+
+            // Read until the final head, sending the body when allowed.
+            for (;;) {
+                if (write_error) {
+                    break;
+                }
+                if (send_body && !body_sent) {
+                    body_sent = true;
+                    if (out.body_stream) {
+                        out.body_stream_started = true;
+                        const bool chunked = !out.user_headers.contains("Content-Length");
+                        for (;;) {
+                            auto piece = co_await out.body_stream();
+                            if (!piece) {
+                                ex->fail(client_errc::request_body_failed);
+                                co_return piece.error();
+                            }
+                            if (chunked) {
+                                std::string framing;
+                                h1::append_chunk_header(framing, piece->size());
+                                if (piece->empty()) {
+                                    framing += "\r\n";
+                                    std::array<asio::const_buffer, 1> last{asio::buffer(framing)};
+                                    auto w = co_await stream->write(last);
+                                    if (!w) {
+                                        write_error = w.error();
+                                    }
+                                    break;
+                                }
+                                std::array<asio::const_buffer, 3> bufs{
+                                    asio::buffer(framing),
+                                    asio::buffer(piece->data(), piece->size()),
+                                    asio::buffer("\r\n", 2)};
+                                auto w = co_await stream->write(bufs);
+                                if (!w) {
+                                    write_error = w.error();
+                                    break;
+                                }
+                            } else {
+                                if (piece->empty()) {
+                                    break;
+                                }
+                                std::array<asio::const_buffer, 1> one{
+                                    asio::buffer(piece->data(), piece->size())};
+                                auto w = co_await stream->write(one);
+                                if (!w) {
+                                    write_error = w.error();
+                                    break;
+                                }
+                            }
+                        }
+                    } else if (!out.body.empty()) {
+                        std::array<asio::const_buffer, 1> one{asio::buffer(out.body)};
+                        auto w = co_await stream->write(one);
+                        if (!w) {
+                            write_error = w.error();
+                        }
+                    }
+                    if (write_error) {
+                        break;
+                    }
+                }
+                if (auto pending = ex->conn->pending(); !pending.empty()) {
+                    std::error_code ec;
+                    auto ev = ex->parser.parse(pending, ec);
+                    if (ec) {
+                        ex->fail(ec);
+                        co_return ec;
+                    }
+                    ex->conn->consume(ev.consumed);
+                    if (ev.kind == h1::event_kind::head) {
+                        ex->timings.start_transfer = seconds_since(start);
+                        if (ex->parser.status() / 100 == 1 && ex->parser.status() != 101) {
+                            if (options.trace) {
+                                options.trace("Received interim response " +
+                                              std::to_string(ex->parser.status()));
+                            }
+                            send_body = true;  // 100 Continue (or 103): go on
+                            continue;
+                        }
+                        if (!body_sent) {
+                            // A final response before we sent the body (e.g.
+                            // 417 or 401): skip the body; the connection can't
+                            // carry another request without it.
+                            body_sent = true;
+                            ex->no_reuse = true;
+                        }
+                        got_head = true;
+                        break;
+                    }
+                }
+                auto read = co_await stream->read_some(ex->conn->space());
+                dog->touch();
+                if (!read || *read == 0) {
+                    if (dog->reason()) {
+                        ex->fail(dog->reason());
+                        co_return dog->reason();
+                    }
+                    bool nothing_received = ex->parser.idle();
+                    if (reused && nothing_received && !out.body_stream_started) {
+                        stale = true;
+                        break;
+                    }
+                    auto ec = !read ? read.error() : std::error_code(http1_errc::partial_message);
+                    if (read && nothing_received) {
+                        ec = net_errc::connection_closed;
+                    }
+                    ex->fail(ec);
+                    co_return ec;
+                }
+                ex->conn->commit(*read);
+            }
+            if (got_head) {
+                break;
+            }
+            if (write_error) {
+                if (dog->reason()) {
+                    ex->fail(dog->reason());
+                    co_return dog->reason();
+                }
+                stale = reused && !out.body_stream_started;
+                last_error = write_error;
+            }
+            // Drop this connection; retry only a stale pooled one.
+            ex->conn->stream->close();
+            pool.release(key);
+            ex->conn.reset();
+            if (!stale) {
+                co_return last_error ? last_error : std::error_code(net_errc::connection_closed);
+            }
+            if (options.trace) {
+                options.trace("Pooled connection was closed by the server; retrying on a new one");
+            }
+        }
+        if (!got_head) {
+            co_return net_errc::connection_closed;
+        }
+        // Cookies from every hop.
+        if (options.enable_cookies) {
+            for (auto value : ex->parser.fields().get_all("Set-Cookie")) {
+                jar.store(out.target, value);
+            }
+        }
+
+        const int status = ex->parser.status();
+        if (options.follow_redirects && is_redirect(status)) {
+            auto location = ex->parser.fields().get("Location");
+            if (location) {
+                if (redirects >= options.max_redirects) {
+                    ex->fail(client_errc::too_many_redirects);
+                    co_return client_errc::too_many_redirects;
+                }
+                auto next = out.target.resolve(*location);
+                if (!next || (next->scheme != "http" && next->scheme != "https")) {
+                    ex->fail(client_errc::bad_redirect);
+                    co_return client_errc::bad_redirect;
+                }
+                const bool replayable = !out.body_stream;
+                const bool to_get = ((status == 301 || status == 302) && out.method == "POST") ||
+                                    (status == 303 && out.method != "GET" && out.method != "HEAD");
+                if (to_get || replayable) {
+                    // Drain the redirect's body so its connection can be reused.
+                    std::uint64_t drained_bytes = 0;
+                    while (!ex->complete && drained_bytes <= redirect_drain_limit) {
+                        auto piece = co_await ex->next_chunk();
+                        if (!piece || piece->empty()) {
+                            break;
+                        }
+                        drained_bytes += piece->size();
+                    }
+                    redirect_time = seconds_since(start);
+                    if (options.trace) {
+                        options.trace("Issue another request to this URL: '" + next->to_string() +
+                                      "'");
+                    }
+                    if (to_get) {
+                        out.method = "GET";
+                        out.body.clear();
+                        out.body_stream = nullptr;
+                        for (auto name :
+                             {"Content-Type", "Content-Length", "Content-Encoding",
+                              "Content-Language", "Content-Location", "Transfer-Encoding"}) {
+                            out.user_headers.erase(name);
+                        }
+                    }
+                    if (next->origin() != out.target.origin()) {
+                        // Never leak credentials to another origin (Fetch 4.4).
+                        out.user_headers.erase("Authorization");
+                        out.user_headers.erase("Cookie");
+                        out.user_headers.erase("Proxy-Authorization");
+                    }
+                    out.target = *next;
+                    ++redirects;
+                    continue;
+                }
+                // A streamed body cannot be replayed for 307/308: hand the
+                // redirect to the caller instead of following it.
+            }
+        }
+
+        response res;
+        res.status = status;
+        res.reason = std::string(ex->parser.reason());
+        res.version = ex->parser.version();
+        res.headers = ex->parser.fields();
+        res.effective_url = out.target.to_string();
+        res.redirect_count = redirects;
+        res.connection = ex->conn->info;
+        res.connects = connects_total;
+        ex->timings.redirect = redirect_time;
+
+        if (options.decompress && !head_request && status != 204 && status != 304 &&
+            ex->parser.body() != h1::body_kind::none) {
+            if (auto coding = ex->parser.fields().get("Content-Encoding");
+                coding && !iequals(*coding, "identity")) {
+                auto decoder = content_decoder::create(*coding, options.max_decoded_bytes);
+                if (!decoder) {
+                    ex->fail(decoder.error());
+                    co_return decoder.error();
+                }
+                ex->decoder = std::move(*decoder);
+            }
+        }
+        if (ex->parser.body() == h1::body_kind::none) {
+            // No body: finish now, so the connection goes back at once. Any
+            // body bytes of a following message would make it unreusable.
+            std::error_code ec;
+            auto ev = ex->parser.parse(ex->conn->pending(), ec);
+            if (!ec && ev.kind == h1::event_kind::done) {
+                ex->conn->consume(ev.consumed);
+                ex->finish_ok();
+            }
+        }
+        res.exchange_ = std::move(ex);
+        co_return res;
+    }
+}
+
+}  // namespace detail
+
+// ---------------------------------------------------------------- response ---
+
+response::response() = default;
+response::~response() = default;
+response::response(response&&) noexcept = default;
+response& response::operator=(response&&) noexcept = default;
+
+const corvid::headers& response::trailers() const {
+    static const corvid::headers empty;
+    return exchange_ ? exchange_->trailers : empty;
+}
+
+corvid::timings response::timings() const {
+    if (!exchange_) {
+        return {};
+    }
+    auto t = exchange_->timings;
+    if (!exchange_->complete) {
+        t.total = detail::seconds_since(exchange_->start);
+    }
+    return t;
+}
+
+std::uint64_t response::wire_body_bytes() const {
+    return exchange_ ? exchange_->wire_bytes : 0;
+}
+
+bool response::body_complete() const {
+    return !exchange_ || exchange_->complete;
+}
+
+asio::awaitable<result<std::string_view>> response::read_some() {
+    if (!exchange_) {
+        co_return std::string_view{};
+    }
+    co_return co_await exchange_->next_chunk();
+}
+
+asio::awaitable<result<std::string>> response::read_all(std::uint64_t limit) {
+    std::string body;
+    if (auto length = headers.get("Content-Length"); length && !exchange_->decoder) {
+        std::uint64_t n = 0;
+        for (char c : *length) {
+            n = n * 10 + static_cast<std::uint64_t>(c - '0');
+        }
+        if (n <= limit && n <= (std::uint64_t{1} << 31)) {
+            body.reserve(n);
+        }
+    }
+    for (;;) {
+        auto piece = co_await read_some();
+        if (!piece) {
+            co_return piece.error();
+        }
+        if (piece->empty()) {
+            co_return body;
+        }
+        if (body.size() + piece->size() > limit) {
+            exchange_->fail(http1_errc::body_too_large);
+            co_return http1_errc::body_too_large;
+        }
+        body.append(*piece);
+    }
+}
+
+asio::awaitable<result<void>> response::discard() {
+    for (;;) {
+        auto piece = co_await read_some();
+        if (!piece) {
+            co_return piece.error();
+        }
+        if (piece->empty()) {
+            co_return result<void>{};
+        }
+    }
+}
+
+// ------------------------------------------------------------------ client ---
+
+client::client(asio::any_io_executor executor, client_options options)
+    : impl_(std::make_shared<detail::client_impl>(std::move(executor), std::move(options))) {}
+
+client::~client() {
+    impl_->pool.close_idle();
+}
+
+asio::awaitable<result<response>> client::send(request req) {
+    co_return co_await impl_->send(std::move(req));
+}
+
+asio::awaitable<result<buffered_response>> client::fetch(request req) {
+    auto res = co_await impl_->send(std::move(req));
+    if (!res) {
+        co_return res.error();
+    }
+    auto body = co_await res->read_all();
+    if (!body) {
+        co_return body.error();
+    }
+    buffered_response out;
+    out.status = res->status;
+    out.reason = std::move(res->reason);
+    out.version = res->version;
+    out.headers = std::move(res->headers);
+    out.trailers = res->trailers();
+    out.body = std::move(*body);
+    out.effective_url = std::move(res->effective_url);
+    out.redirect_count = res->redirect_count;
+    out.connection = std::move(res->connection);
+    out.timings = res->timings();
+    out.connects = res->connects;
+    co_return out;
+}
+
+cookie_jar& client::cookies() noexcept {
+    return impl_->jar;
+}
+const client_options& client::options() const noexcept {
+    return impl_->options;
+}
+std::size_t client::total_connects() const noexcept {
+    return impl_->connects;
+}
+std::size_t client::idle_connections() const noexcept {
+    return impl_->pool.idle_count();
+}
+void client::close_idle() {
+    impl_->pool.close_idle();
+}
+
+}  // namespace corvid

@@ -1,0 +1,88 @@
+#pragma once
+
+// Private pieces shared by client.cpp, connector.cpp and blocking.cpp.
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "client/content_decoder.hpp"
+#include "client/pool.hpp"
+#include "corvid/client.hpp"
+#include "net/watchdog.hpp"
+#include "proto/h1/response_parser.hpp"
+#include "tls/context.hpp"
+
+namespace corvid::detail {
+
+using clock = std::chrono::steady_clock;
+
+struct cancel_state {
+    bool cancelled = false;
+    std::function<void()> hook;  ///< set by the running request
+};
+
+inline double seconds_since(clock::time_point start) {
+    return std::chrono::duration<double>(clock::now() - start).count();
+}
+
+/// The proxy configuration parsed from client_options::proxy.
+struct proxy_config {
+    enum class kind { none, http, socks5, socks5h } type = kind::none;
+    corvid::url address;  ///< the proxy itself
+};
+result<proxy_config> parse_proxy(const std::string& text);
+
+/// Opens a connection for `target`: resolve, Happy Eyeballs, proxy tunnel or
+/// SOCKS, TLS. Updates the name_lookup/connect/app_connect timings (seconds
+/// since `start`).
+asio::awaitable<result<std::unique_ptr<connection>>> open_connection(
+    const corvid::url& target, const proxy_config& proxy, const client_options& options,
+    tls::client_context* tls_context, net::watchdog& dog, clock::time_point start,
+    corvid::timings& timings);
+
+/// One request/response on one connection, owned by the response.
+struct exchange {
+    std::weak_ptr<client_impl> owner;
+    std::unique_ptr<connection> conn;
+    h1::response_parser parser;
+    std::unique_ptr<content_decoder> decoder;
+    std::string decoded;
+    std::shared_ptr<net::watchdog> dog;
+    clock::time_point start;
+    corvid::timings timings;
+    corvid::headers trailers;
+    std::uint64_t wire_bytes = 0;
+    bool complete = false;
+    bool no_reuse = false;  ///< the request body was not sent: close after this
+    std::error_code error;
+
+    explicit exchange(h1::parser_limits limits) : parser(limits) {}
+    ~exchange();
+
+    asio::awaitable<result<std::string_view>> next_chunk();
+    void finish_ok();
+    std::error_code fail(std::error_code ec);
+};
+
+struct client_impl : std::enable_shared_from_this<client_impl> {
+    client_impl(asio::any_io_executor executor, client_options options);
+
+    asio::awaitable<result<response>> send(request req);
+
+    /// Returns a connection whose response was fully read (or closes it).
+    void recycle(std::unique_ptr<connection> conn, bool reusable);
+
+    asio::any_io_executor executor;
+    client_options options;
+    proxy_config proxy;
+    std::error_code setup_error;  // bad proxy URL or CA file: every request fails with it
+    std::shared_ptr<tls::client_context> tls_context;
+    detail::pool pool;
+    cookie_jar jar;
+    std::size_t connects = 0;
+    std::size_t next_connection_id = 0;
+};
+
+}  // namespace corvid::detail

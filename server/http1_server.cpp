@@ -1,0 +1,320 @@
+#include "server/http1_server.hpp"
+
+#include <array>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include "net/stream.hpp"
+#include "proto/h1/request_parser.hpp"
+#include "proto/h1/serializer.hpp"
+
+namespace corvid::server {
+
+const char* reason_phrase(int status) noexcept {
+    switch (status) {
+        case 100:
+            return "Continue";
+        case 101:
+            return "Switching Protocols";
+        case 200:
+            return "OK";
+        case 201:
+            return "Created";
+        case 204:
+            return "No Content";
+        case 206:
+            return "Partial Content";
+        case 301:
+            return "Moved Permanently";
+        case 302:
+            return "Found";
+        case 303:
+            return "See Other";
+        case 304:
+            return "Not Modified";
+        case 307:
+            return "Temporary Redirect";
+        case 308:
+            return "Permanent Redirect";
+        case 400:
+            return "Bad Request";
+        case 401:
+            return "Unauthorized";
+        case 403:
+            return "Forbidden";
+        case 404:
+            return "Not Found";
+        case 405:
+            return "Method Not Allowed";
+        case 408:
+            return "Request Timeout";
+        case 413:
+            return "Content Too Large";
+        case 417:
+            return "Expectation Failed";
+        case 431:
+            return "Request Header Fields Too Large";
+        case 500:
+            return "Internal Server Error";
+        case 502:
+            return "Bad Gateway";
+        case 503:
+            return "Service Unavailable";
+        default:
+            return "Unknown";
+    }
+}
+
+std::shared_ptr<http1_server> http1_server::create(asio::any_io_executor executor, handler h,
+                                                   std::shared_ptr<tls::server_context> tls,
+                                                   server_options options) {
+    return std::shared_ptr<http1_server>(
+        new http1_server(std::move(executor), std::move(h), std::move(tls), options));
+}
+
+http1_server::http1_server(asio::any_io_executor executor, handler h,
+                           std::shared_ptr<tls::server_context> tls, server_options options)
+    : executor_(executor),
+      handler_(std::move(h)),
+      tls_(std::move(tls)),
+      options_(options),
+      acceptor_(executor) {}
+
+result<void> http1_server::listen(const std::string& address, std::uint16_t port) {
+    std::error_code ec;
+    auto addr = asio::ip::make_address(address, ec);
+    if (ec) {
+        return ec;
+    }
+    asio::ip::tcp::endpoint ep(addr, port);
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec) {
+        acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    }
+    if (!ec) {
+        acceptor_.bind(ep, ec);
+    }
+    if (!ec) {
+        acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    }
+    if (ec) {
+        return ec;
+    }
+    port_ = acceptor_.local_endpoint().port();
+    asio::co_spawn(
+        executor_, [self = shared_from_this()] { return self->accept_loop(); }, asio::detached);
+    return {};
+}
+
+void http1_server::stop() {
+    stopped_ = true;
+    std::error_code ignored;
+    acceptor_.close(ignored);
+}
+
+asio::awaitable<void> http1_server::accept_loop() {
+    while (!stopped_) {
+        std::error_code ec;
+        auto socket =
+            co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) {
+            if (stopped_ || ec == asio::error::operation_aborted) {
+                co_return;
+            }
+            continue;  // e.g. EMFILE: keep serving the connections we have
+        }
+        ++accepted_;
+        socket.set_option(asio::ip::tcp::no_delay(true), ec);
+        asio::co_spawn(
+            executor_,
+            [self = shared_from_this(), s = std::move(socket)]() mutable {
+                return self->serve(std::move(s));
+            },
+            asio::detached);
+    }
+}
+
+asio::awaitable<void> http1_server::serve(asio::ip::tcp::socket socket) {
+    std::error_code ignored;
+    std::string remote = socket.remote_endpoint(ignored).address().to_string();
+    std::unique_ptr<net::stream> stream;
+    if (tls_) {
+        auto tls = std::make_unique<tls::tls_stream>(std::move(socket), tls_->native());
+        auto hs = co_await tls->handshake_server();
+        if (!hs) {
+            tls->close();
+            co_return;
+        }
+        stream = std::move(tls);
+    } else {
+        stream = std::make_unique<net::tcp_stream>(std::move(socket));
+    }
+
+    // Idle keep-alive connections are closed after idle_timeout.
+    asio::steady_timer idle(executor_);
+    auto* raw = stream.get();
+    auto arm_idle = [&] {
+        idle.expires_after(options_.idle_timeout);
+        idle.async_wait([raw](std::error_code ec) {
+            if (!ec) {
+                raw->close();
+            }
+        });
+    };
+
+    std::string buffer(64 * 1024, '\0');
+    std::size_t begin = 0;
+    std::size_t end = 0;
+    h1::parser_limits limits = options_.limits;
+    limits.max_body_bytes = options_.max_request_body;
+    h1::request_parser parser(limits);
+
+    for (;;) {
+        parser.reset();
+        incoming_request req;
+        req.remote_address = remote;
+        req.tls = tls_ != nullptr;
+        bool have_head = false;
+        bool done = false;
+        bool sent_continue = false;
+        arm_idle();
+        while (!done) {
+            // Parse even with no new bytes: after the head, a body-less
+            // request is complete without more input.
+            if (begin < end || have_head) {
+                std::error_code ec;
+                auto ev = parser.parse(std::string_view(buffer.data() + begin, end - begin), ec);
+                if (ec) {
+                    std::string out;
+                    corvid::headers f{{"Content-Length", "0"}, {"Connection", "close"}};
+                    int status = ec == http1_errc::header_too_large ? 431
+                                 : ec == http1_errc::body_too_large ? 413
+                                                                    : 400;
+                    h1::serialize_response_head(out, status, reason_phrase(status), f);
+                    std::array<asio::const_buffer, 1> b{asio::buffer(out)};
+                    (void)co_await stream->write(b);
+                    stream->close();
+                    co_return;
+                }
+                begin += ev.consumed;
+                if (begin == end) {
+                    begin = end = 0;
+                }
+                switch (ev.kind) {
+                    case h1::event_kind::head:
+                        have_head = true;
+                        idle.cancel();
+                        req.method = std::string(parser.method());
+                        req.target = std::string(parser.target());
+                        req.version = parser.version();
+                        req.fields = parser.fields();
+                        if (parser.expects_continue() && !sent_continue) {
+                            sent_continue = true;
+                            static constexpr std::string_view cont =
+                                "HTTP/1.1 100 Continue\r\n\r\n";
+                            std::array<asio::const_buffer, 1> b{
+                                asio::buffer(cont.data(), cont.size())};
+                            if (!co_await stream->write(b)) {
+                                co_return;
+                            }
+                        }
+                        continue;
+                    case h1::event_kind::body:
+                        req.body.append(ev.body);
+                        continue;
+                    case h1::event_kind::done:
+                        req.trailers = parser.trailers();
+                        done = true;
+                        continue;
+                    case h1::event_kind::need_more:
+                        break;
+                }
+            }
+            if (end == buffer.size()) {
+                if (begin == 0) {
+                    stream->close();  // cannot happen within the parser's limits
+                    co_return;
+                }
+                std::memmove(buffer.data(), buffer.data() + begin, end - begin);
+                end -= begin;
+                begin = 0;
+            }
+            auto n =
+                co_await stream->read_some(std::span(buffer.data() + end, buffer.size() - end));
+            if (!n || *n == 0) {
+                idle.cancel();
+                stream->close();
+                co_return;
+            }
+            end += *n;
+        }
+        (void)have_head;
+
+        auto res = co_await handler_(req);
+        ++served_;
+        if (res.delay.count() > 0) {
+            asio::steady_timer t(executor_, res.delay);
+            co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+        }
+        const bool keep_alive = parser.keep_alive() && !res.close && !res.until_close;
+        if (!keep_alive && !res.until_close && !res.fields.contains("Connection")) {
+            res.fields.add("Connection", "close");
+        }
+        const bool chunked = !res.chunks.empty();
+        const bool head_method = req.method == "HEAD";
+        if (chunked) {
+            res.fields.set("Transfer-Encoding", "chunked");
+        } else if (!res.until_close && !res.fields.contains("Content-Length") &&
+                   res.status != 204 && res.status != 304) {
+            res.fields.add("Content-Length", std::to_string(res.body.size()));
+        }
+        std::string head;
+        h1::serialize_response_head(head, res.status,
+                                    res.reason.empty() ? reason_phrase(res.status) : res.reason,
+                                    res.fields);
+        if (!chunked) {
+            std::array<asio::const_buffer, 2> b{asio::buffer(head), asio::buffer(res.body)};
+            std::size_t count = head_method || res.body.empty() ? 1 : 2;
+            if (!co_await stream->write(std::span(b.data(), count))) {
+                co_return;
+            }
+        } else {
+            std::array<asio::const_buffer, 1> b{asio::buffer(head)};
+            if (!co_await stream->write(b)) {
+                co_return;
+            }
+            auto next_at = std::chrono::steady_clock::now();
+            for (const auto& chunk : res.chunks) {
+                if (res.chunk_interval.count() > 0) {
+                    // Absolute deadlines, so pacing does not drift.
+                    next_at += res.chunk_interval;
+                    asio::steady_timer t(executor_, next_at);
+                    co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+                }
+                std::string framing;
+                h1::append_chunk_header(framing, chunk.size());
+                std::array<asio::const_buffer, 3> pieces{asio::buffer(framing), asio::buffer(chunk),
+                                                         asio::buffer("\r\n", 2)};
+                if (!co_await stream->write(pieces)) {
+                    co_return;
+                }
+            }
+            std::string last;
+            h1::append_last_chunk(last, res.trailers.empty() ? nullptr : &res.trailers);
+            std::array<asio::const_buffer, 1> lb{asio::buffer(last)};
+            if (!co_await stream->write(lb)) {
+                co_return;
+            }
+        }
+        if (!keep_alive) {
+            stream->close();
+            co_return;
+        }
+    }
+}
+
+}  // namespace corvid::server

@@ -1,0 +1,101 @@
+#pragma once
+
+// A small HTTP/1.1 server on corvid's own codec and TLS layer: the in-process
+// fixture for tests, the demo and benchmarks now, the base of corvid-server's
+// HTTP/1.1 listener later.
+//
+// Each accepted connection runs as one coroutine: parse a request
+// (h1::request_parser, with its limits), call the handler, write the
+// response (whole, or chunked pieces with optional pacing and trailers),
+// repeat while keep-alive allows. Malformed requests get a 400 and the
+// connection is closed; other connections are unaffected.
+//
+// @par Threading
+// One executor. start(), stop() and the accessors are called from it (or
+// before it runs).
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+
+#include "corvid/headers.hpp"
+#include "corvid/result.hpp"
+#include "proto/h1/parser_types.hpp"
+#include "tls/context.hpp"
+
+namespace corvid::server {
+
+struct incoming_request {
+    std::string method;
+    std::string target;
+    int version = 11;
+    corvid::headers fields;
+    std::string body;
+    corvid::headers trailers;
+    std::string remote_address;
+    bool tls = false;
+};
+
+struct outgoing_response {
+    int status = 200;
+    std::string reason;  ///< empty: the standard phrase
+    corvid::headers fields;
+    std::string body;                 ///< sent with Content-Length (unless `chunks` is used)
+    std::vector<std::string> chunks;  ///< non-empty: sent chunked, one chunk each
+    std::chrono::milliseconds chunk_interval{0};  ///< pacing between chunks (absolute deadlines)
+    corvid::headers trailers;                     ///< chunked only
+    bool close = false;                           ///< close the connection after this response
+    bool until_close = false;            ///< no framing: the body ends when the connection closes
+    std::chrono::milliseconds delay{0};  ///< wait before sending the head
+};
+
+using handler = std::function<asio::awaitable<outgoing_response>(const incoming_request&)>;
+
+struct server_options {
+    h1::parser_limits limits;
+    std::uint64_t max_request_body = 16 * 1024 * 1024;
+    std::chrono::milliseconds idle_timeout{30'000};  ///< keep-alive connections
+};
+
+class http1_server : public std::enable_shared_from_this<http1_server> {
+  public:
+    /// `tls` null: plain HTTP.
+    static std::shared_ptr<http1_server> create(asio::any_io_executor executor, handler h,
+                                                std::shared_ptr<tls::server_context> tls = nullptr,
+                                                server_options options = {});
+
+    /// Binds and starts accepting. Port 0 picks a free one (see port()).
+    result<void> listen(const std::string& address = "127.0.0.1", std::uint16_t port = 0);
+    void stop();
+
+    std::uint16_t port() const noexcept { return port_; }
+    std::size_t connections_accepted() const noexcept { return accepted_; }
+    std::size_t requests_served() const noexcept { return served_; }
+
+  private:
+    http1_server(asio::any_io_executor executor, handler h,
+                 std::shared_ptr<tls::server_context> tls, server_options options);
+    asio::awaitable<void> accept_loop();
+    asio::awaitable<void> serve(asio::ip::tcp::socket socket);
+
+    asio::any_io_executor executor_;
+    handler handler_;
+    std::shared_ptr<tls::server_context> tls_;
+    server_options options_;
+    asio::ip::tcp::acceptor acceptor_;
+    std::uint16_t port_ = 0;
+    std::size_t accepted_ = 0;
+    std::size_t served_ = 0;
+    bool stopped_ = false;
+};
+
+/// The standard reason phrase for a status code ("OK", "Not Found", ...).
+const char* reason_phrase(int status) noexcept;
+
+}  // namespace corvid::server
