@@ -1,0 +1,188 @@
+#include <unistd.h>
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <stdexcept>
+
+#include "bench/harness/environment.hpp"
+#include "bench/harness/nginx_fixture.hpp"
+#include "bench/harness/process.hpp"
+#include "bench/harness/report.hpp"
+#include "bench/harness/workloads.hpp"
+
+namespace corvid::bench {
+
+namespace {
+
+// The largest piece corvid's HTTP/1.1 client hands to read_some() for a large
+// body: the read buffer of its connection (connection::buffer_size in
+// client/pool.hpp; keep the two in step). libcurl is given the same receive
+// buffer (CURLOPT_BUFFERSIZE; its default is 16 KiB) so that both read from
+// the socket, and deliver the body to the caller, in pieces of the same size.
+constexpr std::size_t corvid_read_size = 64 * 1024;
+
+struct body {
+    std::string label;  ///< "1KiB"
+    fixture_file file;
+};
+
+std::string default_path(const workload_options& o, const char* ext) {
+    // Quick runs and A/A checks never replace the published figures.
+    if (o.self_check) {
+        return std::string(CORVID_BUILD_DIR) + "/bench-results/http1-get.aa." + ext;
+    }
+    if (o.quick) {
+        return std::string(CORVID_BUILD_DIR) + "/bench-results/http1-get.quick." + ext;
+    }
+    return std::string(CORVID_SOURCE_DIR) + "/docs/benchmarks/http1-get." + ext;
+}
+
+std::string peer_path(const std::string& name) {
+    const std::string path = executable_dir() + "/" + name;
+    if (access(path.c_str(), X_OK) != 0) {
+        throw std::runtime_error(path + " not found: build the release preset (scripts/dev build)");
+    }
+    return path;
+}
+
+}  // namespace
+
+int run_http1_get(const workload_options& o) {
+    workload_report report;
+    report.workload = "http1-get";
+    report.title = o.self_check ? "A/A check, corvid vs corvid, HTTP/1.1 GET on loopback"
+                                : "corvid vs libcurl, HTTP/1.1 GET on loopback";
+    report.settings = o.settings;
+    report.quick = o.quick;
+    report.metrics = http_metrics();
+    report.env = collect_environment();
+
+    const std::vector<body> bodies{{"1KiB", {"1KiB.bin", 1024}},
+                                   {"64MiB", {"64MiB.bin", std::uint64_t{64} << 20}}};
+    std::vector<fixture_file> files;
+    for (const auto& b : bodies) {
+        files.push_back(b.file);
+    }
+    int nginx_cpu = -1;
+    if (o.pin) {
+        if (report.env.cores < 2) {
+            throw std::runtime_error("--pin needs at least two CPUs");
+        }
+        nginx_cpu = 0;
+        report.settings.peer_cpu = static_cast<int>(report.env.cores - 1);
+        report.env.pinning = "pinned: both peers on CPU " +
+                             std::to_string(report.settings.peer_cpu) +
+                             " (one runs at a time), nginx's worker on CPU 0";
+    } else {
+        report.env.pinning =
+            "none: the peer under test and nginx (worker_processes 1) share "
+            "the machine's " +
+            std::to_string(report.env.cores) +
+            " CPUs unpinned; the idle peer is blocked on its pipe";
+    }
+    std::cerr << "http1-get: generating the docroot and starting nginx\n";
+    nginx_fixture fixture(files, nginx_cpu);
+    report.fixture = fixture.description();
+
+    const std::string corvid_peer = peer_path("bench-peer-corvid");
+    const std::string curl_peer = peer_path("bench-peer-curl");
+    report.env.versions = {{"corvid", capture_output({corvid_peer, "--version"})},
+                           {"libcurl", capture_output({curl_peer, "--version"})},
+                           {"nginx", fixture.version()}};
+    report.notes = {
+        std::string("connections: ") +
+            (o.fresh_connection
+                 ? "a new connection per sample (curl: CURLOPT_FRESH_CONNECT + "
+                   "CURLOPT_FORBID_REUSE; corvid: close_idle() after each sample); TLS session "
+                   "resumption on in both"
+                 : "kept alive across samples (curl: one easy handle; corvid: one client "
+                   "and its pool); each peer's first warm-up sample opens its connection"),
+        "TTFB: from just before the request is handed to the library to the first body byte "
+        "reaching the caller (curl: first write callback; corvid: first non-empty read_some); "
+        "throughput: body bytes / time to the last body byte",
+        "libcurl: HTTP/1.1 only, CURLOPT_BUFFERSIZE " + std::to_string(corvid_read_size) +
+            " (corvid's read size), no progress meter, no decoding, CA file only; both send "
+            "Host and Accept: */* and nothing else",
+    };
+
+    std::vector<std::string> case_names;
+    struct case_def {
+        std::string name;
+        bool tls;
+        const body* b;
+    };
+    std::vector<case_def> cases;
+    for (bool tls : {false, true}) {
+        for (const auto& b : bodies) {
+            std::string name = std::string(tls ? "tls" : "plain") + "-" + b.label;
+            if (o.fresh_connection) {
+                name += "-fresh";
+            }
+            if (!o.only_cases.empty() &&
+                std::find(o.only_cases.begin(), o.only_cases.end(), name) == o.only_cases.end()) {
+                continue;
+            }
+            cases.push_back({name, tls, &b});
+            report.cases.push_back(name);
+        }
+    }
+    if (cases.empty()) {
+        throw std::runtime_error("--case matched no case");
+    }
+
+    for (int rep = 1; rep <= o.settings.repetitions; ++rep) {
+        for (const auto& c : cases) {
+            const std::string url = fixture.url(c.tls, c.b->file.name);
+            std::vector<std::string> common{"--url", url};
+            if (c.tls) {
+                common.insert(common.end(), {"--cacert", fixture.ca_file()});
+            }
+            if (o.fresh_connection) {
+                common.push_back("--fresh-connection");
+            }
+            peer_spec a{"corvid", {corvid_peer}};
+            a.argv.insert(a.argv.end(), common.begin(), common.end());
+            peer_spec b{"curl", {curl_peer}};
+            b.argv.insert(b.argv.end(), common.begin(), common.end());
+            b.argv.insert(b.argv.end(), {"--buffer-size", std::to_string(corvid_read_size)});
+            if (o.self_check) {
+                b = a;
+                b.name = "corvid-b";
+            }
+            if (rep == 1) {
+                report.commands.emplace_back(c.name + " " + a.name, a.argv);
+                report.commands.emplace_back(c.name + " " + b.name, b.argv);
+            }
+
+            std::cerr << "http1-get: " << c.name << " repetition " << rep << "/"
+                      << o.settings.repetitions << " ..." << std::flush;
+            report.runs.push_back(run_paired(c.name, rep, a, b, report.settings, c.b->file.size));
+            for (const auto& m : report.metrics) {
+                const comparison cmp = compare_run(report.runs.back(), m);
+                char buf[160];
+                std::snprintf(buf, sizeof buf, " %s %.4g vs %.4g (%+.1f%%, p=%.2g, %s)",
+                              m.name.c_str(), cmp.a_median, cmp.b_median, cmp.delta_percent,
+                              cmp.test.p_value, std::string(to_string(cmp.outcome)).c_str());
+                std::cerr << buf;
+            }
+            std::cerr << "\n";
+        }
+    }
+
+    report.env.load_end = read_loadavg();
+    const std::string json = o.json_path.empty() ? default_path(o, "json") : o.json_path;
+    const std::string md_path = o.markdown_path.empty() ? default_path(o, "md") : o.markdown_path;
+    write_json_file(report, json);
+    const std::string md = markdown(report);
+    if (const auto parent = std::filesystem::path(md_path).parent_path(); !parent.empty()) {
+        std::filesystem::create_directories(parent);
+    }
+    std::ofstream(md_path, std::ios::trunc) << md;
+    std::cout << md;
+    std::cerr << "http1-get: wrote " << json << " and " << md_path << "\n";
+    return 0;
+}
+
+}  // namespace corvid::bench

@@ -1,0 +1,142 @@
+// corvid-bench: corvid's benchmark driver (see shared/BENCH.md and
+// docs/benchmarks/README.md).
+//
+//   corvid-bench WORKLOAD [--samples N] [--warmup W] [--repetitions R]
+//                         [--json FILE] [--markdown FILE] [--quick]
+//                         [--fresh-connection] [--case NAME]...
+//   corvid-bench all [--quick]
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <string>
+#include <string_view>
+
+#include "bench/harness/workloads.hpp"
+
+namespace {
+
+constexpr const char* usage_text =
+    "usage: corvid-bench WORKLOAD [options]\n"
+    "\n"
+    "workloads:\n"
+    "  http1-get   corvid's HTTP/1.1 client vs libcurl: GET of 1 KiB and 64 MiB from a\n"
+    "              local nginx, plain and TLS; TTFB and throughput\n"
+    "  all         every workload above, with default outputs\n"
+    "\n"
+    "options:\n"
+    "  --samples N       measured pairs per case and repetition (default 100)\n"
+    "  --warmup W        unmeasured samples per peer first (default 5)\n"
+    "  --repetitions R   repeat every case R times (default 3)\n"
+    "  --quick           N=20, W=2, R=1; outputs go to the build directory\n"
+    "  --fresh-connection  a new connection for every sample\n"
+    "  --no-pin          do not pin (default: both peers on the last CPU, nginx's\n"
+    "                    worker on CPU 0)\n"
+    "  --aa              A/A check: corvid against itself; every verdict should be parity\n"
+    "  --case NAME       run only this case (repeatable), e.g. tls-64MiB\n"
+    "  --json FILE       JSON artifact (default docs/benchmarks/WORKLOAD.json)\n"
+    "  --markdown FILE   Markdown summary (default docs/benchmarks/WORKLOAD.md)\n";
+
+int usage(int status) {
+    std::fputs(usage_text, status == 0 ? stdout : stderr);
+    return status;
+}
+
+int positive(const char* text, const char* what) {
+    char* end = nullptr;
+    const long v = std::strtol(text, &end, 10);
+    if (end == text || *end != '\0' || v < 0 || v > 1'000'000) {
+        std::fprintf(stderr, "corvid-bench: %s must be a number from 0 to 1000000\n", what);
+        std::exit(2);
+    }
+    return static_cast<int>(v);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2) {
+        return usage(2);
+    }
+    const std::string_view workload = argv[1];
+    if (workload == "-h" || workload == "--help" || workload == "help") {
+        return usage(0);
+    }
+    corvid::bench::workload_options o;
+    bool samples_set = false;
+    bool warmup_set = false;
+    bool repetitions_set = false;
+    for (int i = 2; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        auto value = [&]() -> const char* {
+            if (i + 1 >= argc) {
+                std::fprintf(stderr, "corvid-bench: %s needs a value\n", argv[i]);
+                std::exit(2);
+            }
+            return argv[++i];
+        };
+        if (arg == "--samples") {
+            o.settings.samples = positive(value(), "--samples");
+            samples_set = true;
+        } else if (arg == "--warmup") {
+            o.settings.warmup = positive(value(), "--warmup");
+            warmup_set = true;
+        } else if (arg == "--repetitions") {
+            o.settings.repetitions = positive(value(), "--repetitions");
+            repetitions_set = true;
+        } else if (arg == "--quick") {
+            o.quick = true;
+        } else if (arg == "--no-pin") {
+            o.pin = false;
+        } else if (arg == "--aa") {
+            o.self_check = true;
+        } else if (arg == "--fresh-connection") {
+            o.fresh_connection = true;
+        } else if (arg == "--case") {
+            o.only_cases.emplace_back(value());
+        } else if (arg == "--json") {
+            o.json_path = value();
+        } else if (arg == "--markdown") {
+            o.markdown_path = value();
+        } else {
+            std::fprintf(stderr, "corvid-bench: unknown option %s\n", argv[i]);
+            return usage(2);
+        }
+    }
+    // --quick sets the defaults; explicit numbers still win.
+    if (o.quick) {
+        o.settings.samples = samples_set ? o.settings.samples : 20;
+        o.settings.warmup = warmup_set ? o.settings.warmup : 2;
+        o.settings.repetitions = repetitions_set ? o.settings.repetitions : 1;
+    }
+    if (o.settings.samples < 1 || o.settings.repetitions < 1) {
+        std::fprintf(stderr, "corvid-bench: --samples and --repetitions must be at least 1\n");
+        return 2;
+    }
+    // A peer that dies must surface as an error on the next write, not kill us.
+    std::signal(SIGPIPE, SIG_IGN);
+    try {
+        if (workload == "http1-get") {
+            return corvid::bench::run_http1_get(o);
+        }
+        if (workload == "all") {
+            if (!o.json_path.empty() || !o.markdown_path.empty()) {
+                std::fputs(
+                    "corvid-bench: 'all' writes each workload's default files; drop "
+                    "--json/--markdown\n",
+                    stderr);
+                return 2;
+            }
+            int status = 0;
+            status |= corvid::bench::run_http1_get(o);
+            return status;
+        }
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "corvid-bench: %s\n", e.what());
+        return 1;
+    }
+    std::fprintf(stderr, "corvid-bench: unknown workload '%.*s'\n",
+                 static_cast<int>(workload.size()), workload.data());
+    return usage(2);
+}

@@ -1,0 +1,91 @@
+#include "bench/harness/paired.hpp"
+
+#include <cstdio>
+#include <memory>
+#include <stdexcept>
+
+#include "bench/harness/process.hpp"
+
+namespace corvid::bench {
+
+namespace {
+
+sample take_sample(peer_process& p, const std::string& name, const run_settings& s,
+                   std::uint64_t expected_bytes) {
+    const std::string line = p.request("run", s.sample_timeout);
+    sample out;
+    long long ttfb = 0;
+    long long total = 0;
+    unsigned long long bytes = 0;
+    if (std::sscanf(line.c_str(), "%lld %lld %llu", &ttfb, &total, &bytes) != 3) {
+        throw std::runtime_error(name + " peer: " + line);
+    }
+    out.ttfb_ns = ttfb;
+    out.total_ns = total;
+    out.body_bytes = bytes;
+    if (out.body_bytes != expected_bytes) {
+        throw std::runtime_error(name + " peer received " + std::to_string(out.body_bytes) +
+                                 " body bytes, expected " + std::to_string(expected_bytes));
+    }
+    if (out.ttfb_ns <= 0 || out.total_ns < out.ttfb_ns) {
+        throw std::runtime_error(name + " peer reported impossible times: " + line);
+    }
+    return out;
+}
+
+}  // namespace
+
+case_run run_paired(const std::string& case_name, int repetition, const peer_spec& a,
+                    const peer_spec& b, const run_settings& settings,
+                    std::uint64_t expected_bytes) {
+    case_run run;
+    run.case_name = case_name;
+    run.repetition = repetition;
+    run.a_name = a.name;
+    run.b_name = b.name;
+    peer_process pa(a.argv, settings.peer_cpu);
+    peer_process pb(b.argv, settings.peer_cpu);
+    for (int i = 0; i < settings.warmup; ++i) {
+        run.a_warmup.push_back(take_sample(pa, a.name, settings, expected_bytes));
+        run.b_warmup.push_back(take_sample(pb, b.name, settings, expected_bytes));
+    }
+    run.a.reserve(static_cast<std::size_t>(settings.samples));
+    run.b.reserve(static_cast<std::size_t>(settings.samples));
+    for (int i = 0; i < settings.samples; ++i) {
+        // A,B then B,A: whoever ran second in one pair runs first in the next.
+        const bool a_first = i % 2 == 0;
+        run.a_first.push_back(a_first);
+        if (a_first) {
+            run.a.push_back(take_sample(pa, a.name, settings, expected_bytes));
+            run.b.push_back(take_sample(pb, b.name, settings, expected_bytes));
+        } else {
+            run.b.push_back(take_sample(pb, b.name, settings, expected_bytes));
+            run.a.push_back(take_sample(pa, a.name, settings, expected_bytes));
+        }
+    }
+    return run;
+}
+
+const std::vector<metric>& http_metrics() {
+    static const std::vector<metric> metrics{
+        {"ttfb", "TTFB (µs)", better::lower,
+         [](const sample& s) { return static_cast<double>(s.ttfb_ns) / 1e3; }},
+        {"throughput", "throughput (MiB/s)", better::higher,
+         [](const sample& s) {
+             return static_cast<double>(s.body_bytes) / (1024.0 * 1024.0) /
+                    (static_cast<double>(s.total_ns) / 1e9);
+         }},
+    };
+    return metrics;
+}
+
+std::vector<double> values(const std::vector<sample>& samples, const metric& m) {
+    std::vector<double> out;
+    out.reserve(samples.size());
+    for (const auto& s : samples) {
+        out.push_back(m.of(s));
+    }
+    return out;
+}
+
+}  // namespace corvid::bench

@@ -1,0 +1,74 @@
+#pragma once
+
+// Paired, interleaved sampling of two peers (shared/BENCH.md): warm-up
+// samples first, then pairs in the order A,B, B,A, A,B, ... so that drift of
+// the machine hits both sides equally.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "bench/stats.hpp"
+
+namespace corvid::bench {
+
+/// One line of a peer's answer.
+struct sample {
+    std::int64_t ttfb_ns = 0;
+    std::int64_t total_ns = 0;
+    std::uint64_t body_bytes = 0;
+};
+
+/// How to start one peer for one case.
+struct peer_spec {
+    std::string name;  ///< "corvid", "curl", ...
+    std::vector<std::string> argv;
+};
+
+struct run_settings {
+    int samples = 100;  ///< measured pairs per case and repetition
+    int warmup = 5;     ///< unmeasured samples per peer before the pairs
+    int repetitions = 3;
+    /// CPU both peers are pinned to; negative: not pinned.
+    int peer_cpu = -1;
+    /// How long one sample may take before the run is abandoned.
+    std::chrono::milliseconds sample_timeout{120'000};
+};
+
+/// Everything measured for one case in one repetition.
+struct case_run {
+    std::string case_name;
+    int repetition = 0;  ///< 1-based
+    std::string a_name;  ///< the candidate (corvid)
+    std::string b_name;  ///< the baseline
+    std::vector<sample> a_warmup;
+    std::vector<sample> b_warmup;
+    std::vector<sample> a;  ///< a[i] and b[i] form pair i
+    std::vector<sample> b;
+    std::vector<bool> a_first;  ///< per pair: did a run first?
+};
+
+/// Starts both peers, runs the warm-up and the interleaved pairs, and stops
+/// them. Every sample must report `expected_bytes` of body. Throws
+/// std::runtime_error when a peer fails (an "error ..." line, a wrong size,
+/// a crash or a timeout): a run with failed samples reports nothing.
+case_run run_paired(const std::string& case_name, int repetition, const peer_spec& a,
+                    const peer_spec& b, const run_settings& settings, std::uint64_t expected_bytes);
+
+/// A figure derived from each sample.
+struct metric {
+    std::string name;   ///< "ttfb", "throughput"
+    std::string label;  ///< for tables, with the unit: "TTFB (µs)"
+    better direction;
+    double (*of)(const sample&);
+};
+
+/// TTFB in microseconds (lower is better) and throughput in MiB/s, body
+/// bytes over the whole transfer time including TTFB (higher is better).
+const std::vector<metric>& http_metrics();
+
+/// The figures of `m` for the measured samples of one side.
+std::vector<double> values(const std::vector<sample>& samples, const metric& m);
+
+}  // namespace corvid::bench

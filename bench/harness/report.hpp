@@ -1,0 +1,54 @@
+#pragma once
+
+// The artifacts of one workload run: a JSON file with every raw sample, the
+// environment and the statistics, and a Markdown summary table showing, for
+// each case and metric, the median repetition and the weakest one (the
+// repetition least favourable to corvid).
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bench/harness/environment.hpp"
+#include "bench/harness/paired.hpp"
+#include "bench/stats.hpp"
+
+namespace corvid::bench {
+
+struct workload_report {
+    std::string workload;            ///< "http1-get"
+    std::string title;               ///< "corvid vs libcurl: HTTP/1.1 GET on loopback"
+    std::string fixture;             ///< what served the requests
+    std::vector<std::string> notes;  ///< method details worth printing
+    environment env;
+    run_settings settings;
+    bool quick = false;
+    std::vector<std::string> cases;  ///< in report order
+    /// Each case's peer command lines (ports and paths are per run).
+    std::vector<std::pair<std::string, std::vector<std::string>>> commands;
+    std::vector<case_run> runs;
+    std::vector<metric> metrics;
+};
+
+/// The statistics of one metric of one case in one repetition.
+comparison compare_run(const case_run& run, const metric& m);
+
+/// For one case and metric across repetitions: the repetition whose corvid
+/// improvement is the median (the lower middle for an even count) and the
+/// one where it is lowest. Indices into report.runs.
+struct repetition_pick {
+    std::size_t median_run = 0;
+    std::size_t weakest_run = 0;
+    int wins = 0;
+    int parities = 0;
+    int losses = 0;
+};
+repetition_pick pick_repetitions(const workload_report& report, const std::string& case_name,
+                                 const metric& m);
+
+/// Writes the JSON artifact; throws std::runtime_error when it cannot.
+void write_json_file(const workload_report& report, const std::string& path);
+/// The Markdown summary.
+std::string markdown(const workload_report& report);
+
+}  // namespace corvid::bench
