@@ -114,6 +114,9 @@ void http1_server::stop() {
     stopped_ = true;
     std::error_code ignored;
     acceptor_.close(ignored);
+    for (auto* s : std::set<net::stream*>(live_)) {
+        s->close();
+    }
 }
 
 asio::awaitable<void> http1_server::accept_loop() {
@@ -142,21 +145,33 @@ asio::awaitable<void> http1_server::serve(asio::ip::tcp::socket socket) {
     std::error_code ignored;
     std::string remote = socket.remote_endpoint(ignored).address().to_string();
     std::unique_ptr<net::stream> stream;
+    tls::tls_stream* tls = nullptr;
     if (tls_) {
-        auto tls = std::make_unique<tls::tls_stream>(std::move(socket), tls_->native());
-        auto hs = co_await tls->handshake_server();
-        if (!hs) {
-            tls->close();
-            co_return;
-        }
-        stream = std::move(tls);
+        auto owned = std::make_unique<tls::tls_stream>(std::move(socket), tls_->native());
+        tls = owned.get();
+        stream = std::move(owned);
     } else {
         stream = std::make_unique<net::tcp_stream>(std::move(socket));
+    }
+    auto* raw = stream.get();
+    live_.insert(raw);
+    struct unregister {
+        std::set<net::stream*>& live;
+        net::stream* s;
+        ~unregister() { live.erase(s); }
+    } guard{live_, raw};
+    if (stopped_) {
+        co_return;
+    }
+    if (tls) {
+        if (auto hs = co_await tls->handshake_server(); !hs) {
+            stream->close();
+            co_return;
+        }
     }
 
     // Idle keep-alive connections are closed after idle_timeout.
     asio::steady_timer idle(executor_);
-    auto* raw = stream.get();
     auto arm_idle = [&] {
         idle.expires_after(options_.idle_timeout);
         idle.async_wait([raw](std::error_code ec) {

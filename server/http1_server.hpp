@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,7 @@
 
 #include "corvid/headers.hpp"
 #include "corvid/result.hpp"
+#include "net/stream.hpp"
 #include "proto/h1/parser_types.hpp"
 #include "tls/context.hpp"
 
@@ -72,11 +74,13 @@ class http1_server : public std::enable_shared_from_this<http1_server> {
 
     /// Binds and starts accepting. Port 0 picks a free one (see port()).
     result<void> listen(const std::string& address = "127.0.0.1", std::uint16_t port = 0);
+    /// Stops accepting and closes every open connection.
     void stop();
 
     std::uint16_t port() const noexcept { return port_; }
     std::size_t connections_accepted() const noexcept { return accepted_; }
     std::size_t requests_served() const noexcept { return served_; }
+    std::size_t open_connections() const noexcept { return live_.size(); }
 
   private:
     http1_server(asio::any_io_executor executor, handler h,
@@ -93,6 +97,7 @@ class http1_server : public std::enable_shared_from_this<http1_server> {
     std::size_t accepted_ = 0;
     std::size_t served_ = 0;
     bool stopped_ = false;
+    std::set<net::stream*> live_;  // open connections, closed by stop()
 };
 
 /// The standard reason phrase for a status code ("OK", "Not Found", ...).
