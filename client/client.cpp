@@ -616,9 +616,14 @@ asio::awaitable<result<response>> client_impl::send(request req) {
 
         if (options.decompress && !head_request && status != 204 && status != 304 &&
             ex->parser.body() != h1::body_kind::none) {
-            if (auto coding = ex->parser.fields().get("Content-Encoding");
-                coding && !iequals(*coding, "identity")) {
-                auto decoder = content_decoder::create(*coding, options.max_decoded_bytes);
+            // Several Content-Encoding lines form one list (RFC 9110 5.3).
+            std::string coding;
+            for (auto line : ex->parser.fields().get_all("Content-Encoding")) {
+                coding += coding.empty() ? "" : ", ";
+                coding += line;
+            }
+            if (!coding.empty() && !iequals(coding, "identity")) {
+                auto decoder = content_decoder::create(coding, options.max_decoded_bytes);
                 if (!decoder) {
                     ex->fail(decoder.error());
                     co_return decoder.error();

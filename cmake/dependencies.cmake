@@ -8,6 +8,11 @@ add_library(corvid_asio INTERFACE)
 target_include_directories(corvid_asio SYSTEM INTERFACE ${ASIO_INCLUDE_DIR})
 target_compile_definitions(corvid_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED)
 target_link_libraries(corvid_asio INTERFACE Threads::Threads)
+# Asio 1.22 enables co_await for clang only with <experimental/coroutine>;
+# clang 14 with libstdc++ 12 has the standard <coroutine>, so say so.
+if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+  target_compile_definitions(corvid_asio INTERFACE ASIO_HAS_CO_AWAIT=1 ASIO_HAS_STD_COROUTINE=1)
+endif()
 
 # BoringSSL (android-libboringssl-dev). Its symbols are unprefixed, so nothing
 # that links it may also load OpenSSL: we use full paths to the android
