@@ -12,8 +12,11 @@ namespace corvid::bench {
 environment collect_environment() {
     environment env;
     env.commit = capture_output({"git", "-C", CORVID_SOURCE_DIR, "rev-parse", "HEAD"});
-    env.dirty = !capture_output({"git", "-C", CORVID_SOURCE_DIR, "status", "--porcelain",
-                                 "--untracked-files=no"})
+    // Only the sources the benchmark binaries are built from count: other
+    // people's work in progress elsewhere in the tree does not change a figure.
+    env.dirty = !capture_output({"git", "-C", CORVID_SOURCE_DIR, "status", "--porcelain", "--",
+                                 "CMakeLists.txt", "cmake", "include", "core", "net", "tls",
+                                 "proto", "client", "bench"})
                      .empty();
     env.compiler = std::string(CORVID_CXX_COMPILER_ID) + " " + CORVID_CXX_COMPILER_VERSION;
     env.build_type = CORVID_BUILD_TYPE;

@@ -13,7 +13,7 @@ namespace corvid::bench {
 
 struct environment {
     std::string commit;      ///< git rev-parse HEAD of the source tree
-    bool dirty = false;      ///< uncommitted changes to tracked files
+    bool dirty = false;      ///< uncommitted changes to the sources the binaries are built from
     std::string compiler;    ///< CMAKE_CXX_COMPILER_ID and version, baked in
     std::string build_type;  ///< CMAKE_BUILD_TYPE
     std::string cxx_flags;   ///< CMAKE_CXX_FLAGS and the build type's flags

@@ -66,15 +66,15 @@ int run_http1_get(const workload_options& o) {
         files.push_back(b.file);
     }
     int nginx_cpu = -1;
-    if (o.pin) {
+    const int last_cpu = static_cast<int>(report.env.cores - 1);
+    if (o.pin == placement::split) {
         if (report.env.cores < 2) {
-            throw std::runtime_error("--pin needs at least two CPUs");
+            throw std::runtime_error("--pin split needs at least two CPUs");
         }
         nginx_cpu = 0;
-        report.settings.peer_cpu = static_cast<int>(report.env.cores - 1);
-        report.env.pinning = "pinned: both peers on CPU " +
-                             std::to_string(report.settings.peer_cpu) +
-                             " (one runs at a time), nginx's worker on CPU 0";
+        report.settings.peer_cpu = last_cpu;
+        report.env.pinning = "split: both peers pinned to CPU " + std::to_string(last_cpu) +
+                             " (one runs at a time), nginx's worker to CPU 0";
     } else {
         report.env.pinning =
             "none: the peer under test and nginx (worker_processes 1) share "

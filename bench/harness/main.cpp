@@ -31,8 +31,8 @@ constexpr const char* usage_text =
     "  --repetitions R   repeat every case R times (default 3)\n"
     "  --quick           N=20, W=2, R=1; outputs go to the build directory\n"
     "  --fresh-connection  a new connection for every sample\n"
-    "  --no-pin          do not pin (default: both peers on the last CPU, nginx's\n"
-    "                    worker on CPU 0)\n"
+    "  --pin MODE        split (default): both peers on the last CPU, nginx's worker\n"
+    "                    on CPU 0; none: unpinned (biased: see docs/benchmarks)\n"
     "  --aa              A/A check: corvid against itself; every verdict should be parity\n"
     "  --case NAME       run only this case (repeatable), e.g. tls-64MiB\n"
     "  --json FILE       JSON artifact (default docs/benchmarks/WORKLOAD.json)\n"
@@ -87,8 +87,17 @@ int main(int argc, char** argv) {
             repetitions_set = true;
         } else if (arg == "--quick") {
             o.quick = true;
-        } else if (arg == "--no-pin") {
-            o.pin = false;
+        } else if (arg == "--pin") {
+            const std::string_view v = value();
+            if (v == "split") {
+                o.pin = corvid::bench::placement::split;
+
+            } else if (v == "none") {
+                o.pin = corvid::bench::placement::none;
+            } else {
+                std::fputs("corvid-bench: --pin takes split or none\n", stderr);
+                return 2;
+            }
         } else if (arg == "--aa") {
             o.self_check = true;
         } else if (arg == "--fresh-connection") {

@@ -10,16 +10,23 @@
 
 namespace corvid::bench {
 
+enum class placement {
+    split,  ///< both peers on the last CPU, nginx's worker on CPU 0
+
+    none,  ///< left to the scheduler
+};
+
 struct workload_options {
     run_settings settings;
     bool quick = false;
-    bool fresh_connection =
-        false;  ///< every sample opens a new connection
-                /// Pin both peers to the last CPU and nginx's worker to CPU 0. On by
-    /// default: unpinned, A/A runs (one client against itself) showed
-    /// "significant" differences of up to 90% from where the scheduler
-    /// happened to place each process (docs/benchmarks/README.md).
-    bool pin = true;
+    /// Every sample opens a new connection.
+    bool fresh_connection = false;
+    /// Where the peers and nginx's worker run. Pinned by default: unpinned,
+    /// A/A runs (one client against itself) showed "significant" differences
+    /// of up to 90% from where the scheduler happened to place each process,
+    /// and so did pinning everything to one CPU; split placement gave none
+    /// (docs/benchmarks/README.md).
+    placement pin = placement::split;
     /// A/A check: both sides run corvid's peer, which validates the fixture,
     /// the placement and the statistics (every verdict should be parity).
     bool self_check = false;
