@@ -35,8 +35,11 @@ std::string format_progress_line(std::uint64_t bytes, std::optional<std::uint64_
         tail += buf;
     }
     tail += "  " + format_bytes(bytes);
-    auto rate = static_cast<std::uint64_t>(std::max(0.0, bytes_per_second));
-    tail += "  " + format_bytes(rate) + "/s";
+    if (bytes_per_second < 0) {
+        tail += "  -- B/s";
+    } else {
+        tail += "  " + format_bytes(static_cast<std::uint64_t>(bytes_per_second)) + "/s";
+    }
 
     // The bar takes what is left of the line, between 10 and 50 cells; on a
     // very narrow terminal only the numbers are shown.
@@ -72,7 +75,11 @@ progress_meter::progress_meter(std::optional<std::uint64_t> total, clock::time_p
 
 std::string progress_meter::draw(std::uint64_t bytes, clock::time_point now) {
     double secs = std::chrono::duration<double>(now - start_).count();
-    double rate = secs > 0 ? static_cast<double>(bytes) / secs : 0;
+    // Until a redraw interval has passed the rate is noise (the first chunk
+    // often arrives with the head), so it is shown as unknown.
+    double rate = secs >= std::chrono::duration<double>(interval).count()
+                      ? static_cast<double>(bytes) / secs
+                      : -1;
     std::string line = format_progress_line(bytes, total_, rate, width_);
     // Pad to the width so a shorter line fully overwrites the previous one.
     if (static_cast<int>(line.size()) < width_ - 1) {
@@ -90,12 +97,8 @@ std::optional<std::string> progress_meter::update(std::uint64_t bytes, clock::ti
 }
 
 std::string progress_meter::finish(std::uint64_t bytes, clock::time_point now) {
-    if (!last_draw_) {
-        // A transfer too quick to have drawn anything still gets one final line
-        // only if it had something to report.
-        if (bytes == 0) {
-            return {};
-        }
+    if (!last_draw_ && bytes == 0) {
+        return {};
     }
     return draw(bytes, now) + "\n";
 }

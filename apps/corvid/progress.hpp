@@ -18,7 +18,8 @@ std::string format_bytes(std::uint64_t bytes);
 /// One progress line (no '\r'), at most `width` columns:
 /// "[#########.........]  45.3%  1.21 MiB  3.40 MiB/s" with a known total,
 /// "[   <=>            ]  1.21 MiB  3.40 MiB/s" without (the marker moves with
-/// `bytes` so a stalled transfer shows a still bar).
+/// `bytes` so a stalled transfer shows a still bar). A negative
+/// `bytes_per_second` is shown as "-- B/s" (not yet known).
 std::string format_progress_line(std::uint64_t bytes, std::optional<std::uint64_t> total,
                                  double bytes_per_second, int width);
 
@@ -33,7 +34,8 @@ class progress_meter {
     /// to write ('\r' + line) when a redraw is due, nullopt otherwise.
     std::optional<std::string> update(std::uint64_t bytes, clock::time_point now);
 
-    /// The final redraw and newline, or "" when nothing was ever drawn.
+    /// The final redraw and newline; "" when nothing was drawn and no byte
+    /// arrived.
     std::string finish(std::uint64_t bytes, clock::time_point now);
 
     static constexpr std::chrono::milliseconds interval{100};

@@ -33,6 +33,17 @@ TEST(CliProgress, UnknownTotalHasNoPercent) {
     EXPECT_NE(line.find("<=>"), std::string::npos) << line;
 }
 
+TEST(CliProgress, RateIsUnknownUntilAnIntervalHasPassed) {
+    auto t0 = progress_meter::clock::time_point{} + 1s;
+    progress_meter m(std::nullopt, t0, 80);
+    auto early = m.update(1 << 20, t0 + 1ms);
+    ASSERT_TRUE(early);
+    EXPECT_NE(early->find("-- B/s"), std::string::npos) << *early;
+    auto later = m.update(1 << 20, t0 + 1s);
+    ASSERT_TRUE(later);
+    EXPECT_NE(later->find("1.00 MiB/s"), std::string::npos) << *later;
+}
+
 TEST(CliProgress, NarrowTerminalDropsTheBar) {
     auto line = format_progress_line(100, 200, 10, 30);
     EXPECT_EQ(line.find('['), std::string::npos) << line;
