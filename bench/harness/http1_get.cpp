@@ -101,7 +101,10 @@ int run_http1_get(const workload_options& o) {
                    "and its pool); each peer's first warm-up sample opens its connection"),
         "TTFB: from just before the request is handed to the library to the first body byte "
         "reaching the caller (curl: first write callback; corvid: first non-empty read_some); "
-        "throughput: body bytes / time to the last body byte",
+        "throughput: body bytes / time to the last body byte; client CPU: user + system CPU "
+        "time of the peer process per request (CLOCK_PROCESS_CPUTIME_ID), from before the "
+        "request until the response is finished with, which other load on the machine "
+        "barely affects",
         "libcurl: HTTP/1.1 only, CURLOPT_BUFFERSIZE " + std::to_string(corvid_read_size) +
             " (corvid's read size), no progress meter, no decoding, CA file only; both send "
             "Host and Accept: */* and nothing else",

@@ -17,17 +17,19 @@ sample take_sample(peer_process& p, const std::string& name, const run_settings&
     long long ttfb = 0;
     long long total = 0;
     unsigned long long bytes = 0;
-    if (std::sscanf(line.c_str(), "%lld %lld %llu", &ttfb, &total, &bytes) != 3) {
+    long long cpu = 0;
+    if (std::sscanf(line.c_str(), "%lld %lld %llu %lld", &ttfb, &total, &bytes, &cpu) != 4) {
         throw std::runtime_error(name + " peer: " + line);
     }
     out.ttfb_ns = ttfb;
     out.total_ns = total;
     out.body_bytes = bytes;
+    out.cpu_ns = cpu;
     if (out.body_bytes != expected_bytes) {
         throw std::runtime_error(name + " peer received " + std::to_string(out.body_bytes) +
                                  " body bytes, expected " + std::to_string(expected_bytes));
     }
-    if (out.ttfb_ns <= 0 || out.total_ns < out.ttfb_ns) {
+    if (out.ttfb_ns <= 0 || out.total_ns < out.ttfb_ns || out.cpu_ns <= 0) {
         throw std::runtime_error(name + " peer reported impossible times: " + line);
     }
     return out;
@@ -75,6 +77,8 @@ const std::vector<metric>& http_metrics() {
              return static_cast<double>(s.body_bytes) / (1024.0 * 1024.0) /
                     (static_cast<double>(s.total_ns) / 1e9);
          }},
+        {"cpu", "client CPU (µs)", better::lower,
+         [](const sample& s) { return static_cast<double>(s.cpu_ns) / 1e3; }},
     };
     return metrics;
 }

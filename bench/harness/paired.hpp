@@ -18,6 +18,7 @@ struct sample {
     std::int64_t ttfb_ns = 0;
     std::int64_t total_ns = 0;
     std::uint64_t body_bytes = 0;
+    std::int64_t cpu_ns = 0;  ///< the peer's CPU time for the sample
 };
 
 /// How to start one peer for one case.
@@ -64,8 +65,9 @@ struct metric {
     double (*of)(const sample&);
 };
 
-/// TTFB in microseconds (lower is better) and throughput in MiB/s, body
-/// bytes over the whole transfer time including TTFB (higher is better).
+/// TTFB in microseconds (lower is better), throughput in MiB/s, body bytes
+/// over the whole transfer time including TTFB (higher is better), and the
+/// client's CPU time per request in microseconds (lower is better).
 const std::vector<metric>& http_metrics();
 
 /// The figures of `m` for the measured samples of one side.

@@ -31,6 +31,11 @@ void write_samples(json_writer& w, const std::vector<sample>& samples) {
         w.value(s.body_bytes);
     }
     w.end_array();
+    w.key("cpu_ns").begin_array();
+    for (const auto& s : samples) {
+        w.value(s.cpu_ns);
+    }
+    w.end_array();
     w.end_object();
 }
 
@@ -285,9 +290,10 @@ std::string markdown(const workload_report& report) {
         }
     }
     md << "\n\nHow to read this: Δ is the median over pairs of (" << a << " − " << b << ") / " << b
-       << " for that metric, so a negative TTFB Δ and a positive throughput Δ mean " << a
+       << " for that metric, so a negative TTFB or CPU Δ and a positive throughput Δ mean " << a
        << " is better (the parenthesis says which). The p95 column is the tail on the bad side: "
-          "the 95th percentile of TTFB, the 5th percentile of throughput. p is the two-sided "
+          "the 95th percentile of TTFB and CPU, the 5th percentile of throughput. p is the "
+          "two-sided "
           "Wilcoxon signed-rank test of the pairs. A win needs a median improvement of at "
           "least 5%, p < 0.01 and a tail no more than 5% worse; a loss is the same rule won by "
        << b

@@ -33,6 +33,7 @@ asio::awaitable<void> sample(corvid::client& client, const corvid::request& prot
     std::uint64_t bytes = 0;
     std::int64_t first_ns = 0;
     std::int64_t last_ns = 0;
+    const std::int64_t cpu_start = peer::cpu_ns();
     const std::int64_t start = peer::now_ns();
     auto res = co_await client.send(std::move(req));
     if (!res) {
@@ -47,7 +48,7 @@ asio::awaitable<void> sample(corvid::client& client, const corvid::request& prot
             co_return;
         }
         if (piece->empty()) {
-            break;
+            break;  // the connection is back in the pool
         }
         if (bytes == 0) {
             first_ns = now;
@@ -55,12 +56,13 @@ asio::awaitable<void> sample(corvid::client& client, const corvid::request& prot
         last_ns = now;
         bytes += piece->size();
     }
+    const std::int64_t cpu = peer::cpu_ns() - cpu_start;
     if (res->status != 200) {
         peer::print_error("HTTP status " + std::to_string(res->status));
     } else if (bytes == 0) {
         peer::print_error("empty body");
     } else {
-        peer::print_sample(first_ns - start, last_ns - start, bytes);
+        peer::print_sample(first_ns - start, last_ns - start, bytes, cpu);
     }
 }
 

@@ -90,8 +90,10 @@ int main(int argc, char** argv) {
 
     while (peer::next_run()) {
         t = transfer{};
+        const std::int64_t cpu_start = peer::cpu_ns();
         const std::int64_t start = peer::now_ns();
         const CURLcode rc = curl_easy_perform(h);
+        const std::int64_t cpu = peer::cpu_ns() - cpu_start;
         if (rc != CURLE_OK) {
             peer::print_error(curl_easy_strerror(rc));
             continue;
@@ -106,7 +108,7 @@ int main(int argc, char** argv) {
             peer::print_error("empty body");
             continue;
         }
-        peer::print_sample(t.first_ns - start, t.last_ns - start, t.bytes);
+        peer::print_sample(t.first_ns - start, t.last_ns - start, t.bytes, cpu);
     }
     curl_easy_cleanup(h);
     curl_global_cleanup();

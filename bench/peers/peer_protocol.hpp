@@ -8,11 +8,17 @@
 //   PEER --version
 //
 // The peer then reads one command per line on stdin: "run" performs one
-// sample and prints exactly one line, "ttfb_ns total_ns body_bytes" or
+// sample and prints exactly one line, "ttfb_ns total_ns body_bytes cpu_ns" or
 // "error <message>", and flushes stdout; "quit" or end of input exits.
 // Timestamps come from std::chrono::steady_clock (CLOCK_MONOTONIC) in both
 // peers; TTFB runs from just before the request is handed to the library to
 // the first body byte reaching the caller, total to the last body byte.
+// cpu_ns is the CPU time (user + system, all threads) the peer process spent
+// on the whole sample, from just before the clock starts until the library
+// has finished with the response (connection back in its pool): unlike the
+// times, it barely moves when other work on the machine takes CPU away.
+
+#include <time.h>
 
 #include <chrono>
 #include <cstdint>
@@ -95,9 +101,18 @@ inline std::int64_t now_ns() noexcept {
         .count();
 }
 
-inline void print_sample(std::int64_t ttfb_ns, std::int64_t total_ns, std::uint64_t bytes) {
-    std::printf("%lld %lld %llu\n", static_cast<long long>(ttfb_ns),
-                static_cast<long long>(total_ns), static_cast<unsigned long long>(bytes));
+/// CPU time of the whole process (CLOCK_PROCESS_CPUTIME_ID).
+inline std::int64_t cpu_ns() noexcept {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+inline void print_sample(std::int64_t ttfb_ns, std::int64_t total_ns, std::uint64_t bytes,
+                         std::int64_t cpu) {
+    std::printf("%lld %lld %llu %lld\n", static_cast<long long>(ttfb_ns),
+                static_cast<long long>(total_ns), static_cast<unsigned long long>(bytes),
+                static_cast<long long>(cpu));
     std::fflush(stdout);
 }
 
