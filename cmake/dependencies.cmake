@@ -6,7 +6,12 @@ find_package(Threads REQUIRED)
 find_path(ASIO_INCLUDE_DIR asio.hpp REQUIRED)
 add_library(corvid_asio INTERFACE)
 target_include_directories(corvid_asio SYSTEM INTERFACE ${ASIO_INCLUDE_DIR})
-target_compile_definitions(corvid_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED)
+# ASIO_DISABLE_STD_ALIGNED_ALLOC: Asio 1.22 can pair operator new with free()
+# in its handler allocator (aligned_new/aligned_delete disagree when
+# ASIO_HAS_ALIGNOF is unset), which ASan rightly reports; plain operator
+# new/delete on both sides avoids it.
+target_compile_definitions(corvid_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED
+                                                 ASIO_DISABLE_STD_ALIGNED_ALLOC)
 target_link_libraries(corvid_asio INTERFACE Threads::Threads)
 # Asio 1.22 enables co_await for clang only with <experimental/coroutine>;
 # clang 14 with libstdc++ 12 has the standard <coroutine>, so say so.

@@ -162,7 +162,9 @@ std::size_t client::feed(std::string_view in, std::error_code& ec) {
         const std::size_t need = bytes_needed();
         if (in_have_ < need) {
             const std::size_t take = std::min(need - in_have_, in.size() - used);
-            std::memcpy(in_.data() + in_have_, in.data() + used, take);
+            if (take > 0) {  // memcpy from a null view is undefined even for 0 bytes
+                std::memcpy(in_.data() + in_have_, in.data() + used, take);
+            }
             in_have_ += take;
             used += take;
             if (in_have_ < need) {
