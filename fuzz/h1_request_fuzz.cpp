@@ -15,6 +15,7 @@
 #include "h1_fuzz_driver.hpp"
 #include "proto/h1/fields.hpp"
 #include "proto/h1/request_parser.hpp"
+#include "proto/h1/serializer.hpp"
 
 namespace {
 
@@ -42,6 +43,18 @@ void describe(const request_parser& p, std::string& log) {
         log += " cl=" + std::to_string(*cl);
     }
     fz::check(p.body() != corvid::h1::body_kind::until_close);
+
+    // What the parser accepted, the serializer accepts and writes back in a
+    // form the parser reads as the same head.
+    std::string wire;
+    fz::check(!corvid::h1::try_serialize_request_head(wire, p.method(), p.target(), p.fields()));
+    request_parser again;
+    again.reset();
+    std::error_code ec;
+    auto ev = again.parse(wire, ec);
+    fz::check(!ec && ev.kind == corvid::h1::event_kind::head && ev.consumed == wire.size());
+    fz::check(again.method() == p.method() && again.target() == p.target() &&
+              again.fields() == p.fields());
 }
 
 }  // namespace

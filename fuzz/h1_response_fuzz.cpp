@@ -16,6 +16,7 @@
 
 #include "h1_fuzz_driver.hpp"
 #include "proto/h1/response_parser.hpp"
+#include "proto/h1/serializer.hpp"
 
 namespace {
 
@@ -45,6 +46,17 @@ void describe(const response_parser& p, std::string& log) {
     if (p.body() == corvid::h1::body_kind::until_close) {
         fz::check(!p.keep_alive());
     }
+
+    // What the parser accepted, the serializer accepts and writes back in a
+    // form the parser reads as the same head.
+    std::string wire;
+    fz::check(!corvid::h1::try_serialize_response_head(wire, s, p.reason(), p.fields()));
+    response_parser again;
+    again.reset();
+    std::error_code ec;
+    auto ev = again.parse(wire, ec);
+    fz::check(!ec && ev.kind == corvid::h1::event_kind::head && ev.consumed == wire.size());
+    fz::check(again.status() == s && again.reason() == p.reason() && again.fields() == p.fields());
 }
 
 }  // namespace
