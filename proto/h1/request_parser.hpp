@@ -18,8 +18,9 @@
 //   with CONNECT) or "*" (only with OPTIONS), else bad_target; another HTTP
 //   version is bad_version.
 // - Line ends in the head: CRLF only. A bare LF or bare CR is refused
-//   (bad_request_line, bad_header). Empty lines before the request line are
-//   skipped (RFC 9112 2.2).
+//   (bad_request_line, bad_header). Empty lines (CRLF or LF) before the
+//   request line are skipped (RFC 9112 2.2) and count toward
+//   max_header_bytes.
 // - Fields per fields.hpp; more than one Host field is bad_header.
 // - Body: Transfer-Encoding must be exactly chunked (a final other coding,
 //   or any Transfer-Encoding in HTTP/1.0, is bad_transfer_encoding);
