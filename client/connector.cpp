@@ -86,37 +86,32 @@ asio::awaitable<result<void>> http_connect_tunnel(asio::ip::tcp::socket& socket,
     }
     h1::response_parser parser;
     parser.reset(true);  // a 2xx to CONNECT has no body
-    std::string buffer(8192, '\0');
-    std::size_t have = 0;
+    char buffer[4096];
     for (;;) {
-        if (have == buffer.size()) {
-            co_return client_errc::proxy_failed;  // an oversized head from the proxy
-        }
         std::size_t n = co_await socket.async_read_some(
-            asio::buffer(buffer.data() + have, buffer.size() - have),
-            asio::redirect_error(asio::use_awaitable, ec));
+            asio::buffer(buffer, sizeof(buffer)), asio::redirect_error(asio::use_awaitable, ec));
         if (ec || n == 0) {
             co_return client_errc::proxy_failed;
         }
-        have += n;
-        std::error_code perr;
-        auto ev = parser.parse(std::string_view(buffer.data(), have), perr);
-        if (perr) {
-            co_return client_errc::proxy_failed;
-        }
-        if (ev.kind == h1::event_kind::head) {
-            if (parser.status() / 100 == 1) {
-                buffer.erase(0, ev.consumed);
-                buffer.resize(8192, '\0');
-                have -= ev.consumed;
-                continue;
+        // The parser keeps what it has taken; only new bytes go in. Its
+        // header limit bounds an oversized head from the proxy.
+        std::string_view fresh(buffer, n);
+        while (!fresh.empty()) {
+            std::error_code perr;
+            auto ev = parser.parse(fresh, perr);
+            if (perr) {
+                co_return client_errc::proxy_failed;
+            }
+            fresh.remove_prefix(ev.consumed);
+            if (ev.kind != h1::event_kind::head || parser.status() / 100 == 1) {
+                continue;  // need_more (all taken) or an interim 1xx: go on
             }
             trace(options, "CONNECT tunnel: HTTP/1." + std::to_string(parser.version() % 10) + " " +
                                std::to_string(parser.status()));
             if (parser.status() == 407) {
                 co_return client_errc::proxy_auth_required;
             }
-            if (parser.status() / 100 != 2 || ev.consumed != have) {
+            if (parser.status() / 100 != 2 || !fresh.empty()) {
                 co_return client_errc::proxy_failed;
             }
             co_return result<void>{};
