@@ -307,7 +307,8 @@ class runner {
         return rc;
     }
 
-    // The -o/-O destination for URL `index`, or an error message for -O.
+    // The -o/-O destination for URL `index` ("" is stdout); nullopt when -O
+    // finds no file name in the URL.
     std::optional<std::string> output_path(std::size_t index, const corvid::url& u,
                                            bool& explicit_stdout) {
         explicit_stdout = false;
@@ -553,7 +554,7 @@ class runner {
                 co_return;
             }
 
-            co_await stream_body(res, out, explicit_stdout, report, fail);
+            co_await stream_body(res, out, explicit_stdout, fail);
             accumulate(report, res);
             report.size_download = res.wire_body_bytes();
             if (fails) {
@@ -580,7 +581,7 @@ class runner {
 
     template <typename Fail>
     asio::awaitable<void> stream_body(response& res, output_target& out, bool explicit_stdout,
-                                      transfer_report& report, Fail& fail) {
+                                      Fail& fail) {
         std::optional<progress_meter> meter;
         if (!opts_.silent && opts_.progress_bar && !out.is_stdout() && ::isatty(STDERR_FILENO)) {
             // Content-Length counts wire bytes, and so does the meter.
@@ -630,7 +631,6 @@ class runner {
             }
         }
         finish_meter();
-        (void)report;
     }
 
     const options& opts_;
