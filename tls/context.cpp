@@ -1,6 +1,7 @@
 #include "tls/context.hpp"
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -8,7 +9,6 @@
 #include <asio/ip/address.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
-#include <asio/write.hpp>
 
 #include <fstream>
 #include <sstream>
@@ -68,7 +68,7 @@ std::string alpn_wire(const std::vector<std::string>& protocols) {
 // ---------------------------------------------------------------- client ---
 
 client_context::client_context(client_config config)
-    : ctx_(asio::ssl::context::tls_client), config_(std::move(config)) {}
+    : ctx_(SSL_CTX_new(TLS_method())), config_(std::move(config)) {}
 
 client_context::~client_context() {
     for (auto& [key, session] : sessions_) {
@@ -78,7 +78,10 @@ client_context::~client_context() {
 
 result<std::shared_ptr<client_context>> client_context::create(const client_config& config) {
     std::shared_ptr<client_context> self(new client_context(config));
-    SSL_CTX* ctx = self->ctx_.native_handle();
+    SSL_CTX* ctx = self->ctx_.get();
+    if (ctx == nullptr) {
+        return tls_errc::handshake_failed;
+    }
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
     SSL_CTX_set_ex_data(ctx, context_index(), self.get());
@@ -140,21 +143,35 @@ SSL_SESSION* client_context::session_for(const std::string& origin_key) const {
 
 // ---------------------------------------------------------------- server ---
 
-server_context::server_context() : ctx_(asio::ssl::context::tls_server) {}
+server_context::server_context() : ctx_(SSL_CTX_new(TLS_method())) {}
 
 result<std::shared_ptr<server_context>> server_context::create(const server_config& config) {
     std::shared_ptr<server_context> self(new server_context());
-    SSL_CTX* ctx = self->ctx_.native_handle();
+    SSL_CTX* ctx = self->ctx_.get();
+    if (ctx == nullptr) {
+        return tls_errc::bad_credentials;
+    }
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
-    std::error_code ec;
-    self->ctx_.use_certificate_chain(asio::buffer(config.cert_chain_pem), ec);
-    if (!ec) {
-        self->ctx_.use_private_key(asio::buffer(config.private_key_pem), asio::ssl::context::pem,
-                                   ec);
+    // The chain: the leaf first, then any intermediates.
+    bssl::UniquePtr<BIO> chain(BIO_new_mem_buf(config.cert_chain_pem.data(),
+                                               static_cast<int>(config.cert_chain_pem.size())));
+    bssl::UniquePtr<X509> leaf(PEM_read_bio_X509(chain.get(), nullptr, nullptr, nullptr));
+    bool ok = leaf && SSL_CTX_use_certificate(ctx, leaf.get());
+    while (ok) {
+        bssl::UniquePtr<X509> extra(PEM_read_bio_X509(chain.get(), nullptr, nullptr, nullptr));
+        if (!extra) {
+            break;
+        }
+        ok = SSL_CTX_add1_chain_cert(ctx, extra.get());
     }
-    if (ec || !SSL_CTX_check_private_key(ctx)) {
-        ERR_clear_error();
+    bssl::UniquePtr<BIO> key_bio(BIO_new_mem_buf(config.private_key_pem.data(),
+                                                 static_cast<int>(config.private_key_pem.size())));
+    bssl::UniquePtr<EVP_PKEY> key(
+        PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr));
+    ok = ok && key && SSL_CTX_use_PrivateKey(ctx, key.get()) && SSL_CTX_check_private_key(ctx);
+    ERR_clear_error();  // the end-of-chain PEM read leaves an error queued
+    if (!ok) {
         return tls_errc::bad_credentials;
     }
     self->alpn_wire_ = alpn_wire(config.alpn);
@@ -201,8 +218,15 @@ int server_context::on_alpn_select(SSL*, const std::uint8_t** out, std::uint8_t*
 
 // ---------------------------------------------------------------- stream ---
 
-tls_stream::tls_stream(asio::ip::tcp::socket socket, asio::ssl::context& context)
-    : stream_(std::move(socket), context) {}
+tls_stream::tls_stream(asio::ip::tcp::socket socket, SSL_CTX* context)
+    : socket_(std::move(socket)), ssl_(SSL_new(context)) {
+    std::error_code ignored;
+    socket_.non_blocking(true, ignored);
+    SSL_set_fd(ssl_.get(), static_cast<int>(socket_.native_handle()));
+    // Retrying a write after WANT_WRITE may pass the same bytes from a
+    // different address (the staging buffer can move).
+    SSL_set_mode(ssl_.get(), SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+}
 
 std::error_code classify_handshake_error(SSL* ssl, std::error_code ec) {
     long verify = SSL_get_verify_result(ssl);
@@ -226,11 +250,11 @@ std::error_code classify_handshake_error(SSL* ssl, std::error_code ec) {
         default:
             return tls_errc::cert_verify_failed;
     }
-    if (ec == asio::error::operation_aborted) {
-        return net_errc::cancelled;
+    if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) {
+        return net_errc::cancelled;  // the watchdog closed the socket; it knows why
     }
-    if (ec == asio::error::eof || ec == asio::error::connection_reset ||
-        ec == asio::ssl::error::stream_truncated) {
+    if (ec == net_errc::connection_closed || ec == asio::error::connection_reset ||
+        ec == asio::error::eof) {
         return net_errc::connection_closed;
     }
     return tls_errc::handshake_failed;
@@ -240,7 +264,8 @@ asio::awaitable<result<void>> tls_stream::handshake_client(client_context& conte
                                                            const std::string& host,
                                                            const std::vector<std::string>& alpn,
                                                            const std::string& origin_key) {
-    SSL* ssl = stream_.native_handle();
+    SSL* ssl = ssl_.get();
+    SSL_set_connect_state(ssl);
     std::error_code parse_ec;
     auto literal = asio::ip::make_address(host, parse_ec);
     bool is_literal = !parse_ec;
@@ -267,31 +292,64 @@ asio::awaitable<result<void>> tls_stream::handshake_client(client_context& conte
     if (SSL_SESSION* cached = context.session_for(origin_key)) {
         SSL_set_session(ssl, cached);
     }
-    std::error_code ec;
-    co_await stream_.async_handshake(asio::ssl::stream_base::client,
-                                     asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) {
-        auto classified = classify_handshake_error(ssl, ec);
-        ERR_clear_error();
-        co_return classified;
+    for (;;) {
+        int r = SSL_do_handshake(ssl);
+        if (r == 1) {
+            co_return result<void>{};
+        }
+        if (auto ec = co_await wait_for(SSL_get_error(ssl, r))) {
+            auto classified = classify_handshake_error(ssl, ec);
+            ERR_clear_error();
+            co_return classified;
+        }
     }
-    co_return result<void>{};
 }
 
 asio::awaitable<result<void>> tls_stream::handshake_server() {
-    std::error_code ec;
-    co_await stream_.async_handshake(asio::ssl::stream_base::server,
-                                     asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) {
-        ERR_clear_error();
-        co_return tls_errc::handshake_failed;
+    SSL_set_accept_state(ssl_.get());
+    for (;;) {
+        int r = SSL_do_handshake(ssl_.get());
+        if (r == 1) {
+            co_return result<void>{};
+        }
+        if (auto ec = co_await wait_for(SSL_get_error(ssl_.get(), r))) {
+            ERR_clear_error();
+            co_return tls_errc::handshake_failed;
+        }
     }
-    co_return result<void>{};
+}
+
+asio::awaitable<std::error_code> tls_stream::wait_for(int ssl_error) {
+    std::error_code ec;
+    switch (ssl_error) {
+        case SSL_ERROR_WANT_READ:
+            co_await socket_.async_wait(asio::ip::tcp::socket::wait_read,
+                                        asio::redirect_error(asio::use_awaitable, ec));
+            co_return ec;
+        case SSL_ERROR_WANT_WRITE:
+            co_await socket_.async_wait(asio::ip::tcp::socket::wait_write,
+                                        asio::redirect_error(asio::use_awaitable, ec));
+            co_return ec;
+        case SSL_ERROR_ZERO_RETURN:
+            co_return net_errc::connection_closed;
+        case SSL_ERROR_SYSCALL:
+            if (ERR_peek_error() == 0) {
+                // EOF without close_notify, or a socket error in errno.
+                if (errno != 0 && errno != EAGAIN) {
+                    co_return std::error_code(errno, std::system_category());
+                }
+                co_return net_errc::connection_closed;
+            }
+            co_return tls_errc::handshake_failed;
+        default:
+            co_return socket_.is_open() ? std::error_code(tls_errc::handshake_failed)
+                                        : std::error_code(asio::error::operation_aborted);
+    }
 }
 
 session_info tls_stream::info() const {
     session_info out;
-    SSL* ssl = const_cast<asio::ssl::stream<asio::ip::tcp::socket>&>(stream_).native_handle();
+    SSL* ssl = ssl_.get();
     out.version = SSL_get_version(ssl);
     if (const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl)) {
         out.cipher = SSL_CIPHER_standard_name(cipher);
@@ -310,53 +368,83 @@ session_info tls_stream::info() const {
 }
 
 asio::awaitable<result<std::size_t>> tls_stream::read_some(std::span<char> buffer) {
-    std::error_code ec;
-    std::size_t n = co_await stream_.async_read_some(asio::buffer(buffer.data(), buffer.size()),
-                                                     asio::redirect_error(asio::use_awaitable, ec));
-    // A peer closing without close_notify (stream_truncated) still ends the
-    // stream; the HTTP layer decides whether the message was complete.
-    if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
+    if (buffer.empty()) {
         co_return std::size_t{0};
     }
-    if (ec) {
-        co_return ec;
+    const int want = static_cast<int>(std::min<std::size_t>(buffer.size(), INT32_MAX));
+    for (;;) {
+        if (!socket_.is_open()) {
+            co_return std::error_code(asio::error::operation_aborted);
+        }
+        errno = 0;
+        int n = SSL_read(ssl_.get(), buffer.data(), want);
+        if (n > 0) {
+            co_return static_cast<std::size_t>(n);
+        }
+        auto ec = co_await wait_for(SSL_get_error(ssl_.get(), n));
+        if (ec == net_errc::connection_closed) {
+            // close_notify, or a close without it: the end of the stream.
+            // The HTTP layer decides whether the message was complete.
+            ERR_clear_error();
+            co_return std::size_t{0};
+        }
+        if (ec) {
+            ERR_clear_error();
+            co_return ec;
+        }
     }
-    co_return n;
+}
+
+asio::awaitable<result<void>> tls_stream::write_all(const char* data, std::size_t size) {
+    while (size > 0) {
+        if (!socket_.is_open()) {
+            co_return std::error_code(asio::error::operation_aborted);
+        }
+        const int chunk = static_cast<int>(std::min<std::size_t>(size, 1 << 30));
+        errno = 0;
+        int n = SSL_write(ssl_.get(), data, chunk);
+        if (n > 0) {
+            data += n;
+            size -= static_cast<std::size_t>(n);
+            continue;
+        }
+        if (auto ec = co_await wait_for(SSL_get_error(ssl_.get(), n))) {
+            ERR_clear_error();
+            co_return ec == net_errc::connection_closed
+                ? std::error_code(asio::error::connection_reset)
+                : ec;
+        }
+    }
+    co_return result<void>{};
 }
 
 asio::awaitable<result<void>> tls_stream::write(std::span<const asio::const_buffer> buffers) {
-    // asio's SSL stream encrypts one buffer per write: gather small pieces so
-    // a request head and a small body leave as one record.
+    // Gather small pieces so a request head and a small body leave as one
+    // record (and one syscall).
     std::size_t total = 0;
     for (const auto& b : buffers) {
         total += b.size();
     }
-    std::error_code ec;
     if (buffers.size() > 1 && total <= 16 * 1024) {
         write_staging_.clear();
         for (const auto& b : buffers) {
             write_staging_.append(static_cast<const char*>(b.data()), b.size());
         }
-        co_await asio::async_write(stream_, asio::buffer(write_staging_),
-                                   asio::redirect_error(asio::use_awaitable, ec));
-    } else {
-        for (const auto& b : buffers) {
-            co_await asio::async_write(stream_, b, asio::redirect_error(asio::use_awaitable, ec));
-            if (ec) {
-                break;
-            }
-        }
+        co_return co_await write_all(write_staging_.data(), write_staging_.size());
     }
-    if (ec) {
-        co_return ec;
+    for (const auto& b : buffers) {
+        auto r = co_await write_all(static_cast<const char*>(b.data()), b.size());
+        if (!r) {
+            co_return r;
+        }
     }
     co_return result<void>{};
 }
 
 void tls_stream::close() noexcept {
     std::error_code ignored;
-    stream_.lowest_layer().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-    stream_.lowest_layer().close(ignored);
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
 }
 
 }  // namespace corvid::tls

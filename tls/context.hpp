@@ -23,9 +23,10 @@
 #include <string_view>
 #include <vector>
 
+#include <openssl/ssl.h>
+
 #include <asio/awaitable.hpp>
-#include <asio/ssl/context.hpp>
-#include <asio/ssl/stream.hpp>
+#include <asio/ip/tcp.hpp>
 
 #include "corvid/result.hpp"
 #include "net/stream.hpp"
@@ -44,7 +45,7 @@ class client_context {
     static result<std::shared_ptr<client_context>> create(const client_config& config);
     ~client_context();
 
-    asio::ssl::context& native() noexcept { return ctx_; }
+    SSL_CTX* native() noexcept { return ctx_.get(); }
     const client_config& config() const noexcept { return config_; }
 
     /// A cached session for `origin_key` (not owned; may be null).
@@ -55,7 +56,7 @@ class client_context {
     explicit client_context(client_config config);
     static int on_new_session(SSL* ssl, SSL_SESSION* session);
 
-    asio::ssl::context ctx_;
+    bssl::UniquePtr<SSL_CTX> ctx_;
     client_config config_;
     std::map<std::string, SSL_SESSION*> sessions_;  // owned references
 };
@@ -74,13 +75,13 @@ class server_context {
     static result<std::shared_ptr<server_context>> from_files(const std::string& cert_file,
                                                               const std::string& key_file,
                                                               std::vector<std::string> alpn);
-    asio::ssl::context& native() noexcept { return ctx_; }
+    SSL_CTX* native() noexcept { return ctx_.get(); }
 
   private:
     server_context();
     static int on_alpn_select(SSL* ssl, const std::uint8_t** out, std::uint8_t* out_len,
                               const std::uint8_t* in, unsigned in_len, void* arg);
-    asio::ssl::context ctx_;
+    bssl::UniquePtr<SSL_CTX> ctx_;
     std::string alpn_wire_;  // length-prefixed protocol list
 };
 
@@ -95,9 +96,16 @@ struct session_info {
 };
 
 /// TLS over TCP, as a net::stream.
+///
+/// BoringSSL reads and writes the non-blocking socket itself (a socket BIO),
+/// so ciphertext goes from the kernel straight into its record buffer and
+/// plaintext is copied once, into the caller's buffer; when BoringSSL wants
+/// the socket readable or writable the coroutine waits for exactly that.
+/// A read and a write may be pending at the same time (from two coroutines
+/// on the same executor): each SSL call completes synchronously.
 class tls_stream final : public net::stream {
   public:
-    tls_stream(asio::ip::tcp::socket socket, asio::ssl::context& context);
+    tls_stream(asio::ip::tcp::socket socket, SSL_CTX* context);
 
     /// Client handshake: SNI (for names, not address literals), host name
     /// verification when the context verifies, ALPN offer, session resumption
@@ -108,16 +116,22 @@ class tls_stream final : public net::stream {
     asio::awaitable<result<void>> handshake_server();
 
     session_info info() const;
-    SSL* native_handle() noexcept { return stream_.native_handle(); }
+    SSL* native_handle() noexcept { return ssl_.get(); }
 
     asio::awaitable<result<std::size_t>> read_some(std::span<char> buffer) override;
     asio::awaitable<result<void>> write(std::span<const asio::const_buffer> buffers) override;
     void close() noexcept override;
-    bool is_open() const noexcept override { return stream_.lowest_layer().is_open(); }
-    asio::ip::tcp::socket& socket() noexcept override { return stream_.next_layer(); }
+    bool is_open() const noexcept override { return socket_.is_open(); }
+    asio::ip::tcp::socket& socket() noexcept override { return socket_; }
 
   private:
-    asio::ssl::stream<asio::ip::tcp::socket> stream_;
+    /// Waits until the socket is ready for what SSL_get_error() asked, or
+    /// maps the error. Returns an empty code when the call should be retried.
+    asio::awaitable<std::error_code> wait_for(int ssl_error);
+    asio::awaitable<result<void>> write_all(const char* data, std::size_t size);
+
+    asio::ip::tcp::socket socket_;
+    bssl::UniquePtr<SSL> ssl_;
     std::string write_staging_;  // gathers small buffers into one TLS record
     std::string origin_key_;     // session cache key, read by the new-session callback
 };
