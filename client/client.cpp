@@ -241,8 +241,8 @@ corvid::headers build_fields(const client_impl& c, const outgoing& out, bool abs
     if (!c.options.user_agent.empty() && !user.contains("User-Agent")) {
         fields.add("User-Agent", c.options.user_agent);
     }
-    if (!user.contains("Accept")) {
-        fields.add("Accept", "*/*");
+    if (!c.options.accept.empty() && !user.contains("Accept")) {
+        fields.add("Accept", c.options.accept);
     }
     if (c.options.decompress && !user.contains("Accept-Encoding")) {
         fields.add("Accept-Encoding", "gzip, deflate, br, zstd");
@@ -612,6 +612,7 @@ asio::awaitable<result<response>> client_impl::send(request req) {
         res.redirect_count = redirects;
         res.connection = ex->conn->info;
         res.connects = connects_total;
+        res.request_head = std::move(head);
         ex->timings.redirect = redirect_time;
 
         if (options.decompress && !head_request && status != 204 && status != 304 &&
@@ -759,6 +760,7 @@ asio::awaitable<result<buffered_response>> client::fetch(request req) {
     out.connection = std::move(res->connection);
     out.timings = res->timings();
     out.connects = res->connects;
+    out.request_head = std::move(res->request_head);
     co_return out;
 }
 

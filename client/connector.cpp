@@ -230,7 +230,7 @@ asio::awaitable<result<std::unique_ptr<connection>>> open_connection(
     auto endpoints = co_await net::resolve(first_hop.host, first_hop.port);
     if (!endpoints) {
         if (via_proxy && endpoints.error() == net_errc::dns_failed) {
-            co_return client_errc::proxy_failed;
+            co_return client_errc::proxy_resolve_failed;
         }
         co_return map_connect_error(endpoints.error());
     }

@@ -29,6 +29,8 @@ class client_errc_category_impl final : public std::error_category {
                 return "the proxy requires authentication (407)";
             case client_errc::body_in_progress:
                 return "the previous response body has not been consumed";
+            case client_errc::proxy_resolve_failed:
+                return "could not resolve the proxy's host name (check -x/--proxy)";
             case client_errc::request_body_failed:
                 return "the request body source failed";
         }

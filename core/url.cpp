@@ -22,7 +22,9 @@ bool is_scheme_char(char c) {
 }
 
 // Printable ASCII without space: what may appear in a URL we put on the wire.
-bool is_url_char(char c) { return c > 0x20 && c < 0x7f; }
+bool is_url_char(char c) {
+    return c > 0x20 && c < 0x7f;
+}
 
 bool valid_host(std::string_view h, bool bracketed) {
     if (h.empty()) {
@@ -45,7 +47,8 @@ std::string remove_dot_segments(std::string_view path) {
     std::size_t pos = 0;
     while (pos <= path.size()) {
         auto next = path.find('/', pos);
-        auto seg = path.substr(pos, next == std::string_view::npos ? std::string_view::npos : next - pos);
+        auto seg =
+            path.substr(pos, next == std::string_view::npos ? std::string_view::npos : next - pos);
         trailing_slash = false;
         if (seg == "..") {
             if (!out.empty()) {
@@ -89,12 +92,14 @@ std::uint16_t url::default_port(std::string_view scheme) noexcept {
 }
 
 result<url> url::parse(std::string_view text) {
-    if (text.empty() || text.size() > 64 * 1024 || !std::all_of(text.begin(), text.end(), is_url_char)) {
+    if (text.empty() || text.size() > 64 * 1024 ||
+        !std::all_of(text.begin(), text.end(), is_url_char)) {
         return client_errc::bad_url;
     }
     auto colon = text.find("://");
     if (colon == std::string_view::npos || colon == 0 ||
-        !std::all_of(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(colon), is_scheme_char)) {
+        !std::all_of(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(colon),
+                     is_scheme_char)) {
         return client_errc::bad_url;
     }
     url u;
@@ -106,7 +111,8 @@ result<url> url::parse(std::string_view text) {
     }
     auto path_start = text.find_first_of("/?");
     std::string_view authority = text.substr(0, path_start);
-    std::string_view rest = path_start == std::string_view::npos ? std::string_view{} : text.substr(path_start);
+    std::string_view rest =
+        path_start == std::string_view::npos ? std::string_view{} : text.substr(path_start);
 
     if (auto at = authority.rfind('@'); at != std::string_view::npos) {
         u.userinfo = std::string(authority.substr(0, at));
@@ -172,7 +178,8 @@ result<url> url::resolve(std::string_view ref) const {
     auto first_delim = ref.find_first_of("/?#");
     if (colon != std::string_view::npos && colon > 0 &&
         (first_delim == std::string_view::npos || colon < first_delim) &&
-        std::all_of(ref.begin(), ref.begin() + static_cast<std::ptrdiff_t>(colon), is_scheme_char)) {
+        std::all_of(ref.begin(), ref.begin() + static_cast<std::ptrdiff_t>(colon),
+                    is_scheme_char)) {
         return parse(ref);
     }
     if (ref.starts_with("//")) {
@@ -193,7 +200,8 @@ result<url> url::resolve(std::string_view ref) const {
         return out;
     }
     std::string_view ref_path = ref.substr(0, ref.find('?'));
-    std::string_view query = ref.size() > ref_path.size() ? ref.substr(ref_path.size()) : std::string_view{};
+    std::string_view query =
+        ref.size() > ref_path.size() ? ref.substr(ref_path.size()) : std::string_view{};
     std::string merged;
     if (ref_path.front() == '/') {
         merged = std::string(ref_path);
@@ -205,7 +213,9 @@ result<url> url::resolve(std::string_view ref) const {
     return out;
 }
 
-std::string url::path() const { return target.substr(0, target.find('?')); }
+std::string url::path() const {
+    return target.substr(0, target.find('?'));
+}
 
 std::string url::authority() const {
     std::string out = host_is_ipv6() ? "[" + host + "]" : host;
@@ -216,8 +226,12 @@ std::string url::authority() const {
     return out;
 }
 
-std::string url::origin() const { return scheme + "://" + authority(); }
+std::string url::origin() const {
+    return scheme + "://" + authority();
+}
 
-std::string url::to_string() const { return origin() + target; }
+std::string url::to_string() const {
+    return origin() + target;
+}
 
 }  // namespace corvid

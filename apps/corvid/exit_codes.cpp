@@ -77,6 +77,8 @@ int from_client(client_errc e) {
         case client_errc::proxy_failed:
         case client_errc::proxy_auth_required:
             return exit_proxy;
+        case client_errc::proxy_resolve_failed:
+            return exit_couldnt_resolve_proxy;
         case client_errc::body_in_progress:
             return exit_bad_function_argument;
         case client_errc::request_body_failed:

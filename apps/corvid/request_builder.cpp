@@ -442,49 +442,4 @@ std::optional<std::string> remote_file_name(const corvid::url& u) {
     return name;
 }
 
-corvid::headers wire_fields(const request_plan& plan, bool decompress,
-                            std::string_view jar_cookie) {
-    const auto& user = plan.headers;
-    corvid::headers f;
-    f.add("Host", plan.host_override.value_or(plan.parsed.authority()));
-    if (!user.contains("Accept")) {
-        f.add("Accept", "*/*");
-    }
-    if (decompress && !user.contains("Accept-Encoding")) {
-        f.add("Accept-Encoding", "gzip, deflate, br, zstd");
-    }
-    if (!jar_cookie.empty() && !user.contains("Cookie")) {
-        f.add("Cookie", jar_cookie);
-    }
-    for (const auto& h : user) {
-        f.add(h.name, h.value);
-    }
-    if (!user.contains("Content-Length") && (!plan.body.empty() || plan.method == "POST" ||
-                                             plan.method == "PUT" || plan.method == "PATCH")) {
-        f.add("Content-Length", std::to_string(plan.body.size()));
-    }
-    return f;
-}
-
-std::string format_request_head(std::string_view method, std::string_view target,
-                                const corvid::headers& fields) {
-    std::string out = "> ";
-    out.append(method);
-    out += ' ';
-    out.append(target);
-    out += " HTTP/1.1\r\n";
-    for (const auto& f : fields) {
-        out += "> ";
-        out += f.name;
-        out += ':';
-        if (!f.value.empty()) {
-            out += ' ';
-            out += f.value;
-        }
-        out += "\r\n";
-    }
-    out += "> \r\n";
-    return out;
-}
-
 }  // namespace corvid::cli

@@ -102,15 +102,4 @@ std::string percent_decode(std::string_view in);
 /// curl's URL encoding: everything but ALPHA, DIGIT and "-._~" as %XX.
 std::string url_encode(std::string_view in);
 
-/// The fields corvid::client puts on the wire for `plan` (it adds Host,
-/// Accept when absent, Accept-Encoding with `decompress`, the cookie jar's
-/// Cookie, and Content-Length for a body or a POST/PUT/PATCH), in its order:
-/// what `corvid -v` shows after "> ".
-corvid::headers wire_fields(const request_plan& plan, bool decompress, std::string_view jar_cookie);
-
-/// The request head as `corvid -v` prints it: "> GET /p HTTP/1.1\r\n" lines,
-/// ending with ">\x20\r\n".
-std::string format_request_head(std::string_view method, std::string_view target,
-                                const corvid::headers& fields);
-
 }  // namespace corvid::cli

@@ -200,23 +200,6 @@ std::optional<std::uint64_t> content_length(const corvid::headers& h) {
     return n;
 }
 
-// Whether the proxy's own host name fails to resolve: the client reports a
-// proxy it cannot reach as proxy_failed, curl separates that out as exit 5.
-bool proxy_host_unresolvable(const std::string& proxy) {
-    auto u = corvid::url::parse(proxy);
-    if (!u) {
-        return false;
-    }
-    addrinfo hints{};
-    hints.ai_socktype = SOCK_STREAM;
-    addrinfo* res = nullptr;
-    int rc = ::getaddrinfo(u->host.c_str(), nullptr, &hints, &res);
-    if (res != nullptr) {
-        ::freeaddrinfo(res);
-    }
-    return rc != 0;
-}
-
 client_options make_client_options(const options& o) {
     client_options c;
     if (o.connect_timeout && *o.connect_timeout > 0) {
@@ -231,8 +214,10 @@ client_options make_client_options(const options& o) {
     c.tls.ca_file = o.cacert;
     c.http_version = o.http1_1 ? http_version_policy::http1_1 : http_version_policy::any;
     c.proxy = o.proxy;
-    // The User-Agent goes into the request's own fields, where -H can override it.
+    // User-Agent and Accept go into the request's own fields, where -H can
+    // override or remove them.
     c.user_agent.clear();
+    c.accept.clear();
     return c;
 }
 
@@ -425,17 +410,6 @@ class runner {
                 }
                 req.timeout = remaining;
             }
-            // What -v shows, computed before send() as the client computes it.
-            std::string head_shown;
-            {
-                std::string jar_cookie = client_.options().enable_cookies
-                                             ? client_.cookies().header_for(plan.parsed)
-                                             : std::string();
-                bool absolute_form = opts_.proxy.starts_with("http://") && !plan.parsed.is_tls();
-                head_shown =
-                    format_request_head(plan.method, absolute_form ? plan.url : plan.parsed.target,
-                                        wire_fields(plan, opts_.compressed, jar_cookie));
-            }
             report.method = plan.method;
             report.url_effective = plan.url;
             report.scheme = plan.parsed.scheme;
@@ -445,11 +419,6 @@ class runner {
                 auto ec = sent.error();
                 int code = exit_code_for(ec, transfer_phase::head);
                 std::string msg = ec.message();
-                if (ec == client_errc::proxy_failed && !opts_.proxy.empty() &&
-                    proxy_host_unresolvable(opts_.proxy)) {
-                    code = exit_couldnt_resolve_proxy;
-                    msg = "could not resolve the proxy's host name (check -x/--proxy)";
-                }
                 report.ssl_verify_result = ssl_verify_result_for(ec);
                 fail(code, msg);
                 co_return;
@@ -457,6 +426,8 @@ class runner {
             response& res = *sent;
 
             std::string head = response_head_text(res);
+            // -v shows the request head exactly as the client sent it.
+            const std::string head_shown = prefix_lines(res.request_head, "> ");
             report.http_code = res.status;
             report.http_version = res.version;
             report.num_headers = res.headers.size();
@@ -468,10 +439,7 @@ class runner {
             report.local_port = res.connection.local_port;
             report.num_connects += res.connects;
             report.size_header += head.size();
-            // The head as shown minus its "> " prefixes is the head as sent.
-            report.size_request +=
-                head_shown.size() - 2 * static_cast<std::size_t>(
-                                            std::count(head_shown.begin(), head_shown.end(), '\n'));
+            report.size_request += res.request_head.size();
             report.size_upload += plan.body.size();
 
             if (opts_.verbose) {

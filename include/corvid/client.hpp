@@ -49,13 +49,13 @@ struct cancel_state;
 /// operations fail with net_errc::cancelled, and the connection it used is
 /// closed (never returned to the pool).
 class cancel_token {
-public:
+  public:
     cancel_token();
     void cancel();
     bool cancelled() const noexcept;
     std::shared_ptr<detail::cancel_state> state() const noexcept { return state_; }
 
-private:
+  private:
     std::shared_ptr<detail::cancel_state> state_;
 };
 
@@ -69,15 +69,15 @@ using body_source = std::function<asio::awaitable<result<std::string_view>>()>;
 enum class http_version_policy { any, http1_1 };
 
 struct tls_options {
-    bool verify_peer = true;     ///< verify chain and host name (off only with --insecure)
-    std::string ca_file;         ///< PEM bundle trusted instead of the system store
+    bool verify_peer = true;         ///< verify chain and host name (off only with --insecure)
+    std::string ca_file;             ///< PEM bundle trusted instead of the system store
     bool session_resumption = true;  ///< keep session tickets per origin
 };
 
 struct client_options {
-    std::chrono::milliseconds connect_timeout{30'000};  ///< per connection attempt set
-    std::chrono::milliseconds read_timeout{0};          ///< max silence while reading; 0 = none
-    std::chrono::milliseconds total_timeout{0};         ///< whole request incl. body; 0 = none
+    std::chrono::milliseconds connect_timeout{30'000};    ///< per connection attempt set
+    std::chrono::milliseconds read_timeout{0};            ///< max silence while reading; 0 = none
+    std::chrono::milliseconds total_timeout{0};           ///< whole request incl. body; 0 = none
     std::chrono::milliseconds happy_eyeballs_delay{250};  ///< RFC 8305 attempt stagger
 
     bool follow_redirects = false;
@@ -101,6 +101,7 @@ struct client_options {
     std::string proxy;
 
     std::string user_agent = "corvid/0.1";  ///< empty: no User-Agent header
+    std::string accept = "*/*";             ///< default Accept; empty: no Accept header
 
     /// Receives one human-readable line per connection event (resolving,
     /// trying an address, TLS details). Used by `corvid -v`.
@@ -110,9 +111,9 @@ struct client_options {
 struct request {
     std::string method = "GET";
     std::string url;
-    corvid::headers headers;   ///< sent in exactly this order, after Host
-    std::string body;          ///< a whole body (ignored when body_stream is set)
-    body_source body_stream;   ///< a streaming body
+    corvid::headers headers;  ///< sent in exactly this order, after Host
+    std::string body;         ///< a whole body (ignored when body_stream is set)
+    body_source body_stream;  ///< a streaming body
     cancel_token cancel;
     /// Overrides client_options::total_timeout for this request.
     std::optional<std::chrono::milliseconds> timeout;
@@ -124,7 +125,7 @@ struct connection_info {
     std::uint16_t remote_port = 0;
     std::string local_address;
     std::uint16_t local_port = 0;
-    bool reused = false;      ///< came from the pool
+    bool reused = false;  ///< came from the pool
     bool tls = false;
     std::string tls_version;  ///< e.g. "TLSv1.3"
     std::string tls_cipher;   ///< e.g. "TLS_AES_128_GCM_SHA256"
@@ -138,10 +139,10 @@ struct connection_info {
 struct timings {
     double name_lookup = 0;
     double connect = 0;
-    double app_connect = 0;    ///< TLS handshake done (0 for plain HTTP)
-    double start_transfer = 0; ///< first response byte
-    double total = 0;          ///< body complete (or now, while streaming)
-    double redirect = 0;       ///< time spent in earlier redirect hops
+    double app_connect = 0;     ///< TLS handshake done (0 for plain HTTP)
+    double start_transfer = 0;  ///< first response byte
+    double total = 0;           ///< body complete (or now, while streaming)
+    double redirect = 0;        ///< time spent in earlier redirect hops
 };
 
 /// A response whose body is read as a stream.
@@ -150,7 +151,7 @@ struct timings {
 /// it to the pool. Destroying a response whose body is unread closes the
 /// connection instead: a connection is never reused half-read.
 class response {
-public:
+  public:
     response();
     ~response();
     response(response&&) noexcept;
@@ -164,6 +165,8 @@ public:
     int redirect_count = 0;
     connection_info connection;
     std::size_t connects = 0;  ///< new connections this request opened
+    /// The request head exactly as sent (the last hop's), CRLFs included.
+    std::string request_head;
 
     /// Trailer fields; complete once the body has been read to the end.
     const corvid::headers& trailers() const;
@@ -181,7 +184,7 @@ public:
     asio::awaitable<result<void>> discard();
     bool body_complete() const;
 
-private:
+  private:
     friend struct detail::client_impl;
     std::shared_ptr<detail::exchange> exchange_;
 };
@@ -199,12 +202,13 @@ struct buffered_response {
     connection_info connection;
     corvid::timings timings;
     std::size_t connects = 0;
+    std::string request_head;
 };
 
 /// An HTTP client with a keep-alive pool per origin, cookies, redirects,
 /// content decoding and proxies. See the threading note at the top.
 class client {
-public:
+  public:
     explicit client(asio::any_io_executor executor, client_options options = {});
     ~client();
     client(const client&) = delete;
@@ -225,7 +229,7 @@ public:
     /// Closes pooled idle connections.
     void close_idle();
 
-private:
+  private:
     std::shared_ptr<detail::client_impl> impl_;
 };
 
@@ -233,7 +237,7 @@ private:
 /// on the calling thread until the response body is complete. Throws
 /// corvid::error on failure. Not thread-safe: one per thread.
 class blocking_client {
-public:
+  public:
     explicit blocking_client(client_options options = {});
     ~blocking_client();
     buffered_response fetch(request req);
@@ -242,7 +246,7 @@ public:
                            std::string content_type = "application/octet-stream");
     cookie_jar& cookies() noexcept;
 
-private:
+  private:
     struct impl;
     std::unique_ptr<impl> impl_;
 };

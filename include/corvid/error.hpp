@@ -85,6 +85,7 @@ enum class client_errc {
     proxy_auth_required,   ///< the proxy asked for credentials (407)
     body_in_progress,      ///< the previous response body is still being read
     request_body_failed,   ///< the request body source reported an error
+    proxy_resolve_failed,  ///< the proxy's host name could not be resolved
 };
 const std::error_category& client_category() noexcept;
 inline std::error_code make_error_code(client_errc e) noexcept {

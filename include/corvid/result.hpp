@@ -17,8 +17,8 @@ namespace corvid {
 /// throws corvid::error, for code that prefers exceptions.
 template <typename T>
 class [[nodiscard]] result {
-public:
-    result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  public:
+    result(T value) : v_(std::move(value)) {}            // NOLINT: implicit by design
     result(std::error_code ec) : v_(ec) { assert(ec); }  // NOLINT
     template <typename E, typename = std::enable_if_t<std::is_error_code_enum_v<E>>>
     result(E e) : v_(make_error_code(e)) {}  // NOLINT
@@ -48,7 +48,7 @@ public:
     T& operator*() & { return value(); }
     T&& operator*() && { return std::move(*this).value(); }
 
-private:
+  private:
     void throw_if_error() const {
         if (!has_value()) {
             throw corvid::error(std::get<1>(v_));
@@ -60,7 +60,7 @@ private:
 /// result<void>: success or an error_code.
 template <>
 class [[nodiscard]] result<void> {
-public:
+  public:
     result() = default;
     result(std::error_code ec) : ec_(ec) {}  // NOLINT
     template <typename E, typename = std::enable_if_t<std::is_error_code_enum_v<E>>>
@@ -74,7 +74,7 @@ public:
         }
     }
 
-private:
+  private:
     std::error_code ec_;
 };
 

@@ -20,7 +20,7 @@ struct url {
     std::string userinfo;  ///< "user:pass" if present, still percent-encoded
     std::string host;      ///< without brackets for IPv6 literals
     std::uint16_t port = 0;
-    std::string target;    ///< path and query, e.g. "/a/b?c=d"
+    std::string target;  ///< path and query, e.g. "/a/b?c=d"
 
     /// Parses `text`; fails with client_errc::bad_url.
     static result<url> parse(std::string_view text);

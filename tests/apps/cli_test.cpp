@@ -435,6 +435,10 @@ TEST_F(Cli, VerboseShowsConnectionAndHeads) {
                    "< Content-Length: 12\r\n", "left intact", "Re-using existing connection"}) {
         EXPECT_TRUE(contains(r.err, s)) << s << "\n" << r.err;
     }
+    // -H 'Name:' removes a default header, Accept included.
+    auto no_accept = run_corvid({"-sv", "-H", "Accept:", "-o", "/dev/null", http("/hello.txt")});
+    EXPECT_EQ(no_accept.code, 0) << describe(no_accept);
+    EXPECT_FALSE(contains(no_accept.err, "> Accept")) << no_accept.err;
     auto t = run_corvid({"-sv", "-k", "-o", "/dev/null", https("/hello.txt")});
     EXPECT_EQ(t.code, 0) << describe(t);
     EXPECT_TRUE(contains(t.err, "* SSL connection using TLSv1.")) << t.err;

@@ -216,22 +216,5 @@ TEST(CliRequest, Encoders) {
     EXPECT_EQ(url_encode("aZ09-._~ /"), "aZ09-._~%20%2F");
 }
 
-TEST(CliRequest, WireFieldsMirrorTheClient) {
-    auto p = plan({"-d", "abc", "http://h:8080/x"});
-    auto f = wire_fields(p, true, "s=1");
-    std::vector<std::string> want = {
-        "Host: h:8080",     "Accept-Encoding: gzip, deflate, br, zstd",
-        "Cookie: s=1",      "User-Agent: corvid/test",
-        "Accept: */*",      "Content-Type: application/x-www-form-urlencoded",
-        "Content-Length: 3"};
-    EXPECT_EQ(names(f), want);
-    auto head = format_request_head(p.method, p.parsed.target, f);
-    EXPECT_TRUE(head.starts_with("> POST /x HTTP/1.1\r\n> Host: h:8080\r\n")) << head;
-    EXPECT_TRUE(head.ends_with("> Content-Length: 3\r\n> \r\n")) << head;
-    // An empty -H value shows as "Name:" with nothing after it.
-    auto e = plan({"-H", "X-E;", "u"});
-    EXPECT_NE(format_request_head("GET", "/", e.headers).find("> X-E:\r\n"), std::string::npos);
-}
-
 }  // namespace
 }  // namespace corvid::cli
