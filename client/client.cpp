@@ -214,8 +214,8 @@ void client_impl::recycle(std::unique_ptr<connection> conn, bool reusable) {
     }
     if (reusable && conn->stream->is_open()) {
         if (options.trace) {
-            options.trace("Connection #" + std::to_string(conn->id) + " to host " +
-                          conn->info.remote_address + " left intact");
+            options.trace("Connection #" + std::to_string(conn->id) + " to host " + conn->host +
+                          " left intact");
         }
         pool.put_idle(std::move(conn));
     } else {
@@ -366,6 +366,7 @@ asio::awaitable<result<response>> client_impl::send(request req) {
                 }
                 conn = std::move(*opened);
                 conn->pool_key = key;
+                conn->host = out.target.host;
                 conn->id = next_connection_id++;
                 ++connects;
                 ++connects_total;

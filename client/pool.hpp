@@ -40,6 +40,7 @@ struct connection {
 
     std::unique_ptr<net::stream> stream;
     std::string pool_key;
+    std::string host;  ///< the origin's host name, for messages
     connection_info info;
     std::size_t id = 0;  ///< "Connection #id" in -v output
     clock::time_point idle_since{};

@@ -152,7 +152,7 @@ result<std::shared_ptr<server_context>> server_context::create(const server_conf
         return tls_errc::bad_credentials;
     }
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
+    SSL_CTX_set_max_proto_version(ctx, config.max_version);
     // The chain: the leaf first, then any intermediates.
     bssl::UniquePtr<BIO> chain(BIO_new_mem_buf(config.cert_chain_pem.data(),
                                                static_cast<int>(config.cert_chain_pem.size())));

@@ -66,6 +66,8 @@ struct server_config {
     std::string private_key_pem;
     /// ALPN protocols in server preference order; empty: no ALPN.
     std::vector<std::string> alpn;
+    /// Highest TLS version offered (TLS1_2_VERSION or TLS1_3_VERSION).
+    std::uint16_t max_version = TLS1_3_VERSION;
 };
 
 class server_context {

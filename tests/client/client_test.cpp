@@ -552,6 +552,27 @@ TEST_F(ClientTest, TlsVerifiedAgainstTheGivenCa) {
     EXPECT_FALSE(res->connection.tls_cipher.empty());
 }
 
+TEST_F(ClientTest, Tls12WhenTheServerStopsThere) {
+    auto leaf = ca_.issue({});
+    ASSERT_TRUE(leaf);
+    tls::server_config config{leaf->cert_pem, leaf->key_pem, {"http/1.1"}};
+    config.max_version = TLS1_2_VERSION;
+    auto ctx = tls::server_context::create(config);
+    ASSERT_TRUE(ctx);
+    server_ = server::http1_server::create(io_.get_executor(), echo_handler, *ctx);
+    ASSERT_TRUE(server_->listen());
+    base_ = "https://localhost:" + std::to_string(server_->port());
+    client c(io_.get_executor(), tls_options());
+    auto first = get(c, "/");
+    ASSERT_TRUE(first) << first.error().message();
+    EXPECT_EQ(first->connection.tls_version, "TLSv1.2");
+    EXPECT_EQ(first->connection.alpn, "http/1.1");
+    c.close_idle();
+    auto second = get(c, "/");  // TLS 1.2 session tickets resume too
+    ASSERT_TRUE(second);
+    EXPECT_TRUE(second->connection.tls_resumed);
+}
+
 TEST_F(ClientTest, TlsSessionIsResumedOnANewConnection) {
     start(echo_handler, true);
     client c(io_.get_executor(), tls_options());
