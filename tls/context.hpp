@@ -99,15 +99,17 @@ struct session_info {
 
 /// TLS over TCP, as a net::stream.
 ///
-/// BoringSSL reads and writes the non-blocking socket itself (a socket BIO),
-/// so ciphertext goes from the kernel straight into its record buffer and
-/// plaintext is copied once, into the caller's buffer; when BoringSSL wants
-/// the socket readable or writable the coroutine waits for exactly that.
+/// BoringSSL reads and writes the non-blocking socket through a small BIO of
+/// ours (readv straight into BoringSSL's record buffer plus a read-ahead
+/// buffer, so one syscall brings several records); plaintext is copied once,
+/// into the caller's buffer. When BoringSSL wants the socket readable or
+/// writable the coroutine waits for exactly that.
 /// A read and a write may be pending at the same time (from two coroutines
 /// on the same executor): each SSL call completes synchronously.
 class tls_stream final : public net::stream {
   public:
     tls_stream(asio::ip::tcp::socket socket, SSL_CTX* context);
+    ~tls_stream() override;
 
     /// Client handshake: SNI (for names, not address literals), host name
     /// verification when the context verifies, ALPN offer, session resumption
@@ -126,6 +128,8 @@ class tls_stream final : public net::stream {
     bool is_open() const noexcept override { return socket_.is_open(); }
     asio::ip::tcp::socket& socket() noexcept override { return socket_; }
 
+    struct bio_state;  ///< the BIO's read-ahead buffer (see context.cpp)
+
   private:
     /// Waits until the socket is ready for what SSL_get_error() asked, or
     /// maps the error. Returns an empty code when the call should be retried.
@@ -133,6 +137,7 @@ class tls_stream final : public net::stream {
     asio::awaitable<result<void>> write_all(const char* data, std::size_t size);
 
     asio::ip::tcp::socket socket_;
+    std::unique_ptr<bio_state> bio_;  // declared before ssl_: it outlives the SSL
     bssl::UniquePtr<SSL> ssl_;
     std::string write_staging_;  // gathers small buffers into one TLS record
     std::string origin_key_;     // session cache key, read by the new-session callback
