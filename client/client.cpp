@@ -8,7 +8,7 @@
 #include <asio/use_awaitable.hpp>
 
 #include "client/impl.hpp"
-#include "core/base64.hpp"
+#include "core/encoding.hpp"
 #include "proto/h1/serializer.hpp"
 
 namespace corvid {
@@ -255,7 +255,8 @@ corvid::headers build_fields(const client_impl& c, const outgoing& out, bool abs
     }
     if (absolute_form && !c.proxy.address.userinfo.empty() &&
         !user.contains("Proxy-Authorization")) {
-        fields.add("Proxy-Authorization", "Basic " + base64_encode(c.proxy.address.userinfo));
+        fields.add("Proxy-Authorization",
+                   "Basic " + base64_encode(percent_decode(c.proxy.address.userinfo)));
     }
     for (const auto& f : user) {
         if (iequals(f.name, "Host")) {

@@ -9,7 +9,7 @@
 #include <asio/write.hpp>
 
 #include "client/impl.hpp"
-#include "core/base64.hpp"
+#include "core/encoding.hpp"
 #include "net/connect.hpp"
 #include "proto/h1/serializer.hpp"
 #include "proto/socks5/client.hpp"
@@ -22,37 +22,6 @@ void trace(const client_options& options, const std::string& line) {
     if (options.trace) {
         options.trace(line);
     }
-}
-
-// Userinfo "user:pass" -> "Basic base64" (still percent-encoded characters
-// are decoded first, as curl does for proxy URLs).
-std::string percent_decode(std::string_view in) {
-    std::string out;
-    for (std::size_t i = 0; i < in.size(); ++i) {
-        if (in[i] == '%' && i + 2 < in.size()) {
-            auto hex = [](char c) -> int {
-                if (c >= '0' && c <= '9') {
-                    return c - '0';
-                }
-                if (c >= 'a' && c <= 'f') {
-                    return c - 'a' + 10;
-                }
-                if (c >= 'A' && c <= 'F') {
-                    return c - 'A' + 10;
-                }
-                return -1;
-            };
-            int hi = hex(in[i + 1]);
-            int lo = hex(in[i + 2]);
-            if (hi >= 0 && lo >= 0) {
-                out += static_cast<char>(hi * 16 + lo);
-                i += 2;
-                continue;
-            }
-        }
-        out += in[i];
-    }
-    return out;
 }
 
 // Reads the proxy's answer to CONNECT with the same HTTP/1.1 parser as

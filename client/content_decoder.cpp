@@ -420,16 +420,6 @@ class chain_decoder final : public content_decoder {
     std::error_code failed_;
 };
 
-std::string_view trim_ows(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
-
 }  // namespace
 
 result<std::unique_ptr<content_decoder>> content_decoder::create(std::string_view content_encoding,

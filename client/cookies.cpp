@@ -57,16 +57,6 @@ bool istarts_with(std::string_view s, std::string_view prefix) {
     return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
 }
 
-std::string_view trim_wsp(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
-
 // RFC 6265bis: a name or value with a control character other than HTAB is
 // refused (it could never be sent back safely in a Cookie header).
 bool has_control(std::string_view s) {
@@ -350,8 +340,8 @@ void cookie_jar::store(const url& request_url, std::string_view set_cookie, cloc
     if (eq == std::string_view::npos) {
         return;
     }
-    std::string_view name = trim_wsp(pair.substr(0, eq));
-    std::string_view value = trim_wsp(pair.substr(eq + 1));
+    std::string_view name = trim_ows(pair.substr(0, eq));
+    std::string_view value = trim_ows(pair.substr(eq + 1));
     // A tab in the name (which 6265bis would allow) could not be written to a
     // cookie file, where tabs separate the fields; no real server sends one.
     if (name.empty() || name.size() + value.size() > limits_.max_name_value || has_control(name) ||
@@ -374,9 +364,9 @@ void cookie_jar::store(const url& request_url, std::string_view set_cookie, cloc
         std::string_view av = attributes.substr(0, next);
         attributes = next == std::string_view::npos ? std::string_view{} : attributes.substr(next);
         auto aeq = av.find('=');
-        std::string_view aname = trim_wsp(av.substr(0, aeq));
+        std::string_view aname = trim_ows(av.substr(0, aeq));
         std::string_view aval =
-            aeq == std::string_view::npos ? std::string_view{} : trim_wsp(av.substr(aeq + 1));
+            aeq == std::string_view::npos ? std::string_view{} : trim_ows(av.substr(aeq + 1));
         if (aval.size() > max_attribute_value) {
             continue;
         }
@@ -566,7 +556,7 @@ void cookie_jar::load_netscape(std::string_view text, clock::time_point now) {
         if (line.substr(0, http_only_prefix.size()) == http_only_prefix) {
             c.http_only = true;
             line.remove_prefix(http_only_prefix.size());
-        } else if (trim_wsp(line).empty() || line.front() == '#') {
+        } else if (trim_ows(line).empty() || line.front() == '#') {
             continue;
         }
         // domain, subdomains, path, secure, expires, name[, value]; a value

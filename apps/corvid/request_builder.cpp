@@ -78,80 +78,6 @@ std::optional<std::string> scheme_of(std::string_view u) {
 
 }  // namespace
 
-std::string base64_encode(std::string_view in) {
-    static constexpr char alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    out.reserve((in.size() + 2) / 3 * 4);
-    std::size_t i = 0;
-    for (; i + 3 <= in.size(); i += 3) {
-        auto n = (static_cast<unsigned char>(in[i]) << 16) |
-                 (static_cast<unsigned char>(in[i + 1]) << 8) |
-                 static_cast<unsigned char>(in[i + 2]);
-        out += alphabet[(n >> 18) & 63];
-        out += alphabet[(n >> 12) & 63];
-        out += alphabet[(n >> 6) & 63];
-        out += alphabet[n & 63];
-    }
-    if (std::size_t rest = in.size() - i; rest > 0) {
-        unsigned n = static_cast<unsigned char>(in[i]) << 16;
-        if (rest == 2) {
-            n |= static_cast<unsigned char>(in[i + 1]) << 8;
-        }
-        out += alphabet[(n >> 18) & 63];
-        out += alphabet[(n >> 12) & 63];
-        out += rest == 2 ? alphabet[(n >> 6) & 63] : '=';
-        out += '=';
-    }
-    return out;
-}
-
-std::string percent_decode(std::string_view in) {
-    auto hex = [](char c) -> int {
-        if (c >= '0' && c <= '9') {
-            return c - '0';
-        }
-        if (c >= 'a' && c <= 'f') {
-            return c - 'a' + 10;
-        }
-        if (c >= 'A' && c <= 'F') {
-            return c - 'A' + 10;
-        }
-        return -1;
-    };
-    std::string out;
-    for (std::size_t i = 0; i < in.size(); ++i) {
-        if (in[i] == '%' && i + 2 < in.size()) {
-            int hi = hex(in[i + 1]);
-            int lo = hex(in[i + 2]);
-            if (hi >= 0 && lo >= 0) {
-                out += static_cast<char>(hi * 16 + lo);
-                i += 2;
-                continue;
-            }
-        }
-        out += in[i];
-    }
-    return out;
-}
-
-std::string url_encode(std::string_view in) {
-    static constexpr char digits[] = "0123456789ABCDEF";
-    std::string out;
-    for (char ch : in) {
-        auto c = static_cast<unsigned char>(ch);
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '.' || c == '_' || c == '~') {
-            out += ch;
-        } else {
-            out += '%';
-            out += digits[c >> 4];
-            out += digits[c & 15];
-        }
-    }
-    return out;
-}
-
 prepare_result prepare_inputs(const options& opts, const file_reader& read) {
     prepare_result r;
     auto& in = r.inputs;
@@ -195,14 +121,14 @@ prepare_result prepare_inputs(const options& opts, const file_reader& read) {
                     if (sep > 0) {
                         piece = v.substr(0, sep) + "=";
                     }
-                    piece += url_encode(*content);
+                    piece += percent_encode(*content);
                 } else if (sep != std::string::npos) {
                     if (sep > 0) {
                         piece = v.substr(0, sep) + "=";
                     }
-                    piece += url_encode(std::string_view(v).substr(sep + 1));
+                    piece += percent_encode(std::string_view(v).substr(sep + 1));
                 } else {
-                    piece = url_encode(v);
+                    piece = percent_encode(v);
                 }
                 break;
             }

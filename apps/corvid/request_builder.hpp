@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "apps/corvid/options.hpp"
+#include "core/encoding.hpp"  // base64_encode, percent_decode, percent_encode
 #include "corvid/headers.hpp"
 #include "corvid/result.hpp"
 #include "corvid/url.hpp"
@@ -94,12 +95,5 @@ request_plan follow_redirect(const request_plan& previous, const corvid::url& ne
 /// -O's file name: the last segment of the URL's path (without the query);
 /// nullopt when it is empty.
 std::optional<std::string> remote_file_name(const corvid::url& u);
-
-/// RFC 4648 base64 with padding.
-std::string base64_encode(std::string_view in);
-/// %XX decoding (malformed escapes are kept as written).
-std::string percent_decode(std::string_view in);
-/// curl's URL encoding: everything but ALPHA, DIGIT and "-._~" as %XX.
-std::string url_encode(std::string_view in);
 
 }  // namespace corvid::cli

@@ -11,6 +11,9 @@ namespace corvid {
 /// ASCII case-insensitive equality, as HTTP field names compare.
 bool iequals(std::string_view a, std::string_view b) noexcept;
 
+/// `s` without leading and trailing SP and HTAB (HTTP's OWS, RFC 6265's WSP).
+std::string_view trim_ows(std::string_view s) noexcept;
+
 /// An ordered list of HTTP fields with case-insensitive lookup.
 ///
 /// Fields keep the order in which they were added and the exact spelling of

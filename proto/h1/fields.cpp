@@ -149,16 +149,6 @@ bool is_target_chars(std::string_view s) noexcept {
     return true;
 }
 
-std::string_view trim_ows(std::string_view s) noexcept {
-    while (!s.empty() && is_ows(s.front())) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && is_ows(s.back())) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
-
 std::error_code parse_field_line(std::string_view line, headers& out) {
     if (!line.empty() && is_ows(line.front())) {
         return http1_errc::obs_fold;

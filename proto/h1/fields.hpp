@@ -51,8 +51,7 @@ inline bool is_ows(char c) noexcept {
     return c == ' ' || c == '\t';
 }
 
-/// Strips SP/HTAB from both ends.
-std::string_view trim_ows(std::string_view s) noexcept;
+using corvid::trim_ows;  // headers.hpp
 
 /// Parses one field line (without its line terminator) and appends it to
 /// `out`. Errors: obs_fold, bad_header.

@@ -206,15 +206,5 @@ TEST(CliRequest, RemoteFileName) {
     EXPECT_EQ(remote_file_name(*corvid::url::parse("http://h/dir/")), std::nullopt);
 }
 
-TEST(CliRequest, Encoders) {
-    EXPECT_EQ(base64_encode(""), "");
-    EXPECT_EQ(base64_encode("f"), "Zg==");
-    EXPECT_EQ(base64_encode("fo"), "Zm8=");
-    EXPECT_EQ(base64_encode("foo"), "Zm9v");
-    EXPECT_EQ(base64_encode("foobar"), "Zm9vYmFy");
-    EXPECT_EQ(percent_decode("a%20b%zz%4"), "a b%zz%4");
-    EXPECT_EQ(url_encode("aZ09-._~ /"), "aZ09-._~%20%2F");
-}
-
 }  // namespace
 }  // namespace corvid::cli

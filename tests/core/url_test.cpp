@@ -36,9 +36,9 @@ TEST(Url, Ipv6Literal) {
 }
 
 TEST(Url, RefusesMalformed) {
-    for (const char* bad : {"", "example.com", "http://", "http://host:0/", "http://host:65536/",
-                            "http://host:12x/", "http://[::1/", "http://ho st/", "http://a\x01/",
-                            "ftp://host/", "://host"}) {
+    for (const char* bad :
+         {"", "example.com", "http://", "http://host:0/", "http://host:65536/", "http://host:12x/",
+          "http://[::1/", "http://ho st/", "http://a\x01/", "ftp://host/", "://host"}) {
         auto u = url::parse(bad);
         EXPECT_FALSE(u) << bad;
     }
