@@ -45,3 +45,10 @@ find_library(ZSTD_LIB zstd REQUIRED)
 add_library(corvid_compression INTERFACE)
 target_link_libraries(corvid_compression INTERFACE ZLIB::ZLIB ${BROTLIDEC_LIB} ${BROTLIENC_LIB}
                                                    ${ZSTD_LIB})
+
+# HTTP/2: nghttp2 (libnghttp2-dev 1.52).
+find_path(NGHTTP2_INCLUDE_DIR nghttp2/nghttp2.h REQUIRED)
+find_library(NGHTTP2_LIB nghttp2 REQUIRED)
+add_library(corvid_nghttp2 INTERFACE)
+target_include_directories(corvid_nghttp2 SYSTEM INTERFACE ${NGHTTP2_INCLUDE_DIR})
+target_link_libraries(corvid_nghttp2 INTERFACE ${NGHTTP2_LIB})
