@@ -64,7 +64,36 @@ struct outgoing {
 
 // ---------------------------------------------------------------- exchange ---
 
-exchange::~exchange() {
+asio::awaitable<result<std::string_view>> exchange::next_chunk() {
+    for (;;) {
+        if (error) {
+            co_return error;
+        }
+        if (decoder_finished) {
+            co_return std::string_view{};
+        }
+        auto raw = co_await next_wire_chunk();
+        if (!raw || !decoder) {
+            co_return raw;
+        }
+        decoded.clear();
+        if (raw->empty()) {
+            decoder_finished = true;
+            if (auto ec = decoder->finish(decoded)) {
+                co_return fail(ec);
+            }
+            co_return std::string_view(decoded);  // may be empty: the end
+        }
+        if (auto ec = decoder->decode(*raw, decoded)) {
+            co_return fail(ec);
+        }
+        if (!decoded.empty()) {
+            co_return std::string_view(decoded);
+        }
+    }
+}
+
+h1_exchange::~h1_exchange() {
     if (conn) {
         // Unread body: the connection cannot be reused half-read.
         conn->stream->close();
@@ -77,7 +106,7 @@ exchange::~exchange() {
     }
 }
 
-std::error_code exchange::fail(std::error_code ec) {
+std::error_code h1_exchange::fail(std::error_code ec) {
     error = ec;
     complete = true;
     if (conn) {
@@ -91,7 +120,7 @@ std::error_code exchange::fail(std::error_code ec) {
     return ec;
 }
 
-void exchange::finish_ok() {
+void h1_exchange::finish_ok() {
     complete = true;
     timings.total = seconds_since(start);
     trailers = parser.trailers();
@@ -105,7 +134,7 @@ void exchange::finish_ok() {
     dog->disarm();
 }
 
-asio::awaitable<result<std::string_view>> exchange::next_chunk() {
+asio::awaitable<result<std::string_view>> h1_exchange::next_wire_chunk() {
     for (;;) {
         if (error) {
             co_return error;
@@ -124,27 +153,9 @@ asio::awaitable<result<std::string_view>> exchange::next_chunk() {
             conn->consume(ev.consumed);
             if (ev.kind == h1::event_kind::body) {
                 wire_bytes += ev.body.size();
-                if (!decoder) {
-                    co_return ev.body;
-                }
-                decoded.clear();
-                if (auto dec = decoder->decode(ev.body, decoded)) {
-                    co_return fail(dec);
-                }
-                if (!decoded.empty()) {
-                    co_return std::string_view(decoded);
-                }
-                continue;
+                co_return ev.body;
             }
             if (ev.kind == h1::event_kind::done) {
-                if (decoder) {
-                    decoded.clear();
-                    if (auto dec = decoder->finish(decoded)) {
-                        co_return fail(dec);
-                    }
-                    finish_ok();
-                    co_return std::string_view(decoded);  // may be empty: the end
-                }
                 finish_ok();
                 co_return std::string_view{};
             }
@@ -165,14 +176,6 @@ asio::awaitable<result<std::string_view>> exchange::next_chunk() {
             }
             if (ev.kind == h1::event_kind::done) {
                 conn->stream->close();  // a close-delimited body: never reusable
-                if (decoder) {
-                    decoded.clear();
-                    if (auto dec = decoder->finish(decoded)) {
-                        co_return fail(dec);
-                    }
-                    finish_ok();
-                    co_return std::string_view(decoded);
-                }
                 finish_ok();
                 co_return std::string_view{};
             }
@@ -330,7 +333,7 @@ asio::awaitable<result<response>> client_impl::send(request req) {
     limits.max_fields = options.max_header_fields;
 
     for (;;) {
-        auto ex = std::make_shared<exchange>(limits);
+        auto ex = std::make_shared<h1_exchange>(limits);
         ex->owner = self;
         ex->dog = dog;
         ex->start = start;
@@ -679,7 +682,8 @@ std::uint64_t response::wire_body_bytes() const {
 }
 
 bool response::body_complete() const {
-    return !exchange_ || exchange_->complete;
+    return !exchange_ ||
+           (exchange_->complete && (!exchange_->decoder || exchange_->decoder_finished));
 }
 
 asio::awaitable<result<std::string_view>> response::read_some() {

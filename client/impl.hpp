@@ -42,28 +42,47 @@ asio::awaitable<result<std::unique_ptr<connection>>> open_connection(
     tls::client_context* tls_context, net::watchdog& dog, clock::time_point start,
     corvid::timings& timings);
 
-/// One request/response on one connection, owned by the response.
+/// One response body being read, owned by the response: the part every
+/// protocol shares (content decoding, timings, trailers, completion) over a
+/// protocol-specific source of the body's wire bytes.
 struct exchange {
-    std::weak_ptr<client_impl> owner;
-    std::unique_ptr<connection> conn;
-    h1::response_parser parser;
-    std::unique_ptr<content_decoder> decoder;
-    std::string decoded;
     std::shared_ptr<net::watchdog> dog;
     clock::time_point start;
     corvid::timings timings;
     corvid::headers trailers;
+    std::unique_ptr<content_decoder> decoder;
+    std::string decoded;
     std::uint64_t wire_bytes = 0;
-    bool complete = false;
-    bool no_reuse = false;  ///< the request body was not sent: close after this
+    bool complete = false;  ///< the wire body has ended (or failed)
+    bool decoder_finished = false;
     std::error_code error;
 
-    explicit exchange(h1::parser_limits limits) : parser(limits) {}
-    ~exchange();
+    virtual ~exchange() = default;
 
+    /// The next piece of the body as it came off the wire; an empty view at
+    /// the end. Sets `complete` (and releases the connection) at the end.
+    virtual asio::awaitable<result<std::string_view>> next_wire_chunk() = 0;
+    /// Ends the exchange with `ec`, closing what it holds; returns `ec`.
+    virtual std::error_code fail(std::error_code ec) = 0;
+
+    /// next_wire_chunk(), decoded when the response has a Content-Encoding.
     asio::awaitable<result<std::string_view>> next_chunk();
+};
+
+/// An HTTP/1.1 exchange: the connection is this response's alone until the
+/// body has been read, then goes back to the pool.
+struct h1_exchange final : exchange {
+    std::weak_ptr<client_impl> owner;
+    std::unique_ptr<connection> conn;
+    h1::response_parser parser;
+    bool no_reuse = false;  ///< the request body was not sent: close after this
+
+    explicit h1_exchange(h1::parser_limits limits) : parser(limits) {}
+    ~h1_exchange() override;
+
+    asio::awaitable<result<std::string_view>> next_wire_chunk() override;
+    std::error_code fail(std::error_code ec) override;
     void finish_ok();
-    std::error_code fail(std::error_code ec);
 };
 
 struct client_impl : std::enable_shared_from_this<client_impl> {
