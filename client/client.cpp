@@ -51,15 +51,6 @@ std::string pool_key_for(const corvid::url& target, const proxy_config& proxy) {
     return key;
 }
 
-struct outgoing {
-    std::string method;
-    corvid::url target;
-    corvid::headers user_headers;
-    std::string body;
-    body_source body_stream;
-    bool body_stream_started = false;
-};
-
 }  // namespace
 
 // ---------------------------------------------------------------- exchange ---
@@ -292,6 +283,230 @@ asio::awaitable<void> await_continue_or_timeout(connection& conn) {
 
 }  // namespace
 
+asio::awaitable<result<std::shared_ptr<exchange>>> client_impl::exchange_h1(
+    outgoing& out, const std::string& key, const std::string& head, bool expect_continue,
+    std::shared_ptr<net::watchdog> dog, clock::time_point start, std::size_t& connects_total) {
+    const bool head_request = out.method == "HEAD";
+    h1::parser_limits limits;
+    limits.max_header_bytes = options.max_header_bytes;
+    limits.max_fields = options.max_header_fields;
+    auto ex = std::make_shared<h1_exchange>(limits);
+    ex->owner = shared_from_this();
+    ex->dog = dog;
+    ex->start = start;
+    // Up to two tries: a pooled connection the server closed while idle
+    // fails before any response byte; then one fresh connection is used.
+    std::error_code last_error;
+    bool got_head = false;
+    for (int attempt = 0; attempt < 2 && !got_head; ++attempt) {
+        auto slot = co_await pool.checkout(key, *dog);
+        if (!slot) {
+            co_return slot.error();
+        }
+        std::unique_ptr<connection> conn = std::move(*slot);
+        bool reused = conn != nullptr;
+        if (!reused) {
+            auto opened = co_await open_connection(out.target, proxy, options, tls_context.get(),
+                                                   *dog, start, ex->timings);
+            if (!opened) {
+                pool.release(key);
+                co_return opened.error();
+            }
+            conn = std::move(*opened);
+            conn->pool_key = key;
+            conn->host = out.target.host;
+            conn->id = next_connection_id++;
+            ++connects;
+            ++connects_total;
+        } else {
+            conn->info.reused = true;
+            auto now = seconds_since(start);
+            ex->timings.name_lookup = ex->timings.connect = now;
+            ex->timings.app_connect = conn->info.tls ? now : 0;
+            if (options.trace) {
+                options.trace("Re-using existing connection #" + std::to_string(conn->id) +
+                              " with host " + out.target.host);
+            }
+        }
+        ex->conn = std::move(conn);
+        auto* stream = ex->conn->stream.get();
+        dog->on_fire([stream] { stream->close(); });
+        ex->parser.reset(head_request);
+
+        // Send the head (and a whole body with it, in one gathered write).
+        bool stale = false;
+        std::error_code write_error;
+        {
+            std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(out.body)};
+            std::size_t count = (out.body_stream || out.body.empty() || expect_continue) ? 1 : 2;
+            auto w = co_await stream->write(std::span(bufs.data(), count));
+            if (!w) {
+                write_error = w.error();
+            }
+        }
+        bool send_body = !expect_continue;
+        bool body_sent = !expect_continue && !out.body_stream;
+        if (!write_error && expect_continue) {
+            co_await await_continue_or_timeout(*ex->conn);
+            send_body = ex->conn->stream->socket().available() == 0;
+            // Data waiting: read the interim or final response first.
+        }
+
+        // Read until the final head, sending the body when allowed.
+        for (;;) {
+            if (write_error) {
+                break;
+            }
+            if (send_body && !body_sent) {
+                body_sent = true;
+                if (out.body_stream) {
+                    out.body_stream_started = true;
+                    const bool chunked = !out.user_headers.contains("Content-Length");
+                    for (;;) {
+                        auto piece = co_await out.body_stream();
+                        if (!piece) {
+                            ex->fail(client_errc::request_body_failed);
+                            co_return piece.error();
+                        }
+                        if (chunked) {
+                            std::string framing;
+                            h1::append_chunk_header(framing, piece->size());
+                            if (piece->empty()) {
+                                framing += "\r\n";
+                                std::array<asio::const_buffer, 1> last{asio::buffer(framing)};
+                                auto w = co_await stream->write(last);
+                                if (!w) {
+                                    write_error = w.error();
+                                }
+                                break;
+                            }
+                            std::array<asio::const_buffer, 3> bufs{
+                                asio::buffer(framing), asio::buffer(piece->data(), piece->size()),
+                                asio::buffer("\r\n", 2)};
+                            auto w = co_await stream->write(bufs);
+                            if (!w) {
+                                write_error = w.error();
+                                break;
+                            }
+                        } else {
+                            if (piece->empty()) {
+                                break;
+                            }
+                            std::array<asio::const_buffer, 1> one{
+                                asio::buffer(piece->data(), piece->size())};
+                            auto w = co_await stream->write(one);
+                            if (!w) {
+                                write_error = w.error();
+                                break;
+                            }
+                        }
+                    }
+                } else if (!out.body.empty()) {
+                    std::array<asio::const_buffer, 1> one{asio::buffer(out.body)};
+                    auto w = co_await stream->write(one);
+                    if (!w) {
+                        write_error = w.error();
+                    }
+                }
+                if (write_error) {
+                    break;
+                }
+            }
+            if (auto pending = ex->conn->pending(); !pending.empty()) {
+                std::error_code ec;
+                auto ev = ex->parser.parse(pending, ec);
+                if (ec) {
+                    ex->fail(ec);
+                    co_return ec;
+                }
+                ex->conn->consume(ev.consumed);
+                if (ev.kind == h1::event_kind::head) {
+                    ex->timings.start_transfer = seconds_since(start);
+                    if (ex->parser.status() / 100 == 1 && ex->parser.status() != 101) {
+                        if (options.trace) {
+                            options.trace("Received interim response " +
+                                          std::to_string(ex->parser.status()));
+                        }
+                        send_body = true;  // 100 Continue (or 103): go on
+                        continue;
+                    }
+                    if (!body_sent) {
+                        // A final response before we sent the body (e.g.
+                        // 417 or 401): skip the body; the connection can't
+                        // carry another request without it.
+                        body_sent = true;
+                        ex->no_reuse = true;
+                    }
+                    got_head = true;
+                    break;
+                }
+            }
+            auto read = co_await stream->read_some(ex->conn->space());
+            dog->touch();
+            if (!read || *read == 0) {
+                if (dog->reason()) {
+                    ex->fail(dog->reason());
+                    co_return dog->reason();
+                }
+                bool nothing_received = ex->parser.idle();
+                if (reused && nothing_received && !out.body_stream_started) {
+                    stale = true;
+                    break;
+                }
+                auto ec = !read ? read.error() : std::error_code(http1_errc::partial_message);
+                if (read && nothing_received) {
+                    ec = net_errc::connection_closed;
+                }
+                ex->fail(ec);
+                co_return ec;
+            }
+            ex->conn->commit(*read);
+        }
+        if (got_head) {
+            break;
+        }
+        if (write_error) {
+            if (dog->reason()) {
+                ex->fail(dog->reason());
+                co_return dog->reason();
+            }
+            stale = reused && !out.body_stream_started;
+            last_error = write_error;
+        }
+        // Drop this connection; retry only a stale pooled one.
+        ex->conn->stream->close();
+        pool.release(key);
+        ex->conn.reset();
+        if (!stale) {
+            co_return last_error ? last_error : std::error_code(net_errc::connection_closed);
+        }
+        if (options.trace) {
+            options.trace("Pooled connection was closed by the server; retrying on a new one");
+        }
+    }
+    if (!got_head) {
+        co_return net_errc::connection_closed;
+    }
+    // The protocol-independent view of the head.
+    ex->status = ex->parser.status();
+    ex->reason = std::string(ex->parser.reason());
+    ex->version = ex->parser.version();
+    ex->fields = ex->parser.fields();
+    ex->info = ex->conn->info;
+    ex->has_body = ex->parser.body() != h1::body_kind::none;
+    if (!ex->has_body) {
+        // No body: finish now, so the connection goes back at once. Any
+        // bytes of a following message would make it unreusable.
+        std::error_code ec;
+        auto ev = ex->parser.parse(ex->conn->pending(), ec);
+        if (!ec && ev.kind == h1::event_kind::done) {
+            ex->conn->consume(ev.consumed);
+            ex->finish_ok();
+        }
+    }
+    co_return std::shared_ptr<exchange>(ex);
+}
+
 asio::awaitable<result<response>> client_impl::send(request req) {
     auto self = shared_from_this();
     const auto start = clock::now();
@@ -328,15 +543,8 @@ asio::awaitable<result<response>> client_impl::send(request req) {
     int redirects = 0;
     std::size_t connects_total = 0;
     double redirect_time = 0;
-    h1::parser_limits limits;
-    limits.max_header_bytes = options.max_header_bytes;
-    limits.max_fields = options.max_header_fields;
 
     for (;;) {
-        auto ex = std::make_shared<h1_exchange>(limits);
-        ex->owner = self;
-        ex->dog = dog;
-        ex->start = start;
         const bool absolute_form = proxy.type == proxy_config::kind::http && !out.target.is_tls();
         const std::string key = pool_key_for(out.target, proxy);
         const bool head_request = out.method == "HEAD";
@@ -349,212 +557,23 @@ asio::awaitable<result<response>> client_impl::send(request req) {
         }
         const bool expect_continue =
             fields.has_token("Expect", "100-continue") && (!out.body.empty() || out.body_stream);
-
-        // Up to two tries: a pooled connection the server closed while idle
-        // fails before any response byte; then one fresh connection is used.
-        std::error_code last_error;
-        bool got_head = false;
-        for (int attempt = 0; attempt < 2 && !got_head; ++attempt) {
-            auto slot = co_await pool.checkout(key, *dog);
-            if (!slot) {
-                co_return slot.error();
-            }
-            std::unique_ptr<connection> conn = std::move(*slot);
-            bool reused = conn != nullptr;
-            if (!reused) {
-                auto opened = co_await open_connection(out.target, proxy, options,
-                                                       tls_context.get(), *dog, start, ex->timings);
-                if (!opened) {
-                    pool.release(key);
-                    co_return opened.error();
-                }
-                conn = std::move(*opened);
-                conn->pool_key = key;
-                conn->host = out.target.host;
-                conn->id = next_connection_id++;
-                ++connects;
-                ++connects_total;
-            } else {
-                conn->info.reused = true;
-                auto now = seconds_since(start);
-                ex->timings.name_lookup = ex->timings.connect = now;
-                ex->timings.app_connect = conn->info.tls ? now : 0;
-                if (options.trace) {
-                    options.trace("Re-using existing connection #" + std::to_string(conn->id) +
-                                  " with host " + out.target.host);
-                }
-            }
-            ex->conn = std::move(conn);
-            auto* stream = ex->conn->stream.get();
-            dog->on_fire([stream] { stream->close(); });
-            ex->parser.reset(head_request);
-
-            // Send the head (and a whole body with it, in one gathered write).
-            bool stale = false;
-            std::error_code write_error;
-            {
-                std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(out.body)};
-                std::size_t count =
-                    (out.body_stream || out.body.empty() || expect_continue) ? 1 : 2;
-                auto w = co_await stream->write(std::span(bufs.data(), count));
-                if (!w) {
-                    write_error = w.error();
-                }
-            }
-            bool send_body = !expect_continue;
-            bool body_sent = !expect_continue && !out.body_stream;
-            if (!write_error && expect_continue) {
-                co_await await_continue_or_timeout(*ex->conn);
-                send_body = ex->conn->stream->socket().available() == 0;
-                // Data waiting: read the interim or final response first.
-            }
-
-            // Read until the final head, sending the body when allowed.
-            for (;;) {
-                if (write_error) {
-                    break;
-                }
-                if (send_body && !body_sent) {
-                    body_sent = true;
-                    if (out.body_stream) {
-                        out.body_stream_started = true;
-                        const bool chunked = !out.user_headers.contains("Content-Length");
-                        for (;;) {
-                            auto piece = co_await out.body_stream();
-                            if (!piece) {
-                                ex->fail(client_errc::request_body_failed);
-                                co_return piece.error();
-                            }
-                            if (chunked) {
-                                std::string framing;
-                                h1::append_chunk_header(framing, piece->size());
-                                if (piece->empty()) {
-                                    framing += "\r\n";
-                                    std::array<asio::const_buffer, 1> last{asio::buffer(framing)};
-                                    auto w = co_await stream->write(last);
-                                    if (!w) {
-                                        write_error = w.error();
-                                    }
-                                    break;
-                                }
-                                std::array<asio::const_buffer, 3> bufs{
-                                    asio::buffer(framing),
-                                    asio::buffer(piece->data(), piece->size()),
-                                    asio::buffer("\r\n", 2)};
-                                auto w = co_await stream->write(bufs);
-                                if (!w) {
-                                    write_error = w.error();
-                                    break;
-                                }
-                            } else {
-                                if (piece->empty()) {
-                                    break;
-                                }
-                                std::array<asio::const_buffer, 1> one{
-                                    asio::buffer(piece->data(), piece->size())};
-                                auto w = co_await stream->write(one);
-                                if (!w) {
-                                    write_error = w.error();
-                                    break;
-                                }
-                            }
-                        }
-                    } else if (!out.body.empty()) {
-                        std::array<asio::const_buffer, 1> one{asio::buffer(out.body)};
-                        auto w = co_await stream->write(one);
-                        if (!w) {
-                            write_error = w.error();
-                        }
-                    }
-                    if (write_error) {
-                        break;
-                    }
-                }
-                if (auto pending = ex->conn->pending(); !pending.empty()) {
-                    std::error_code ec;
-                    auto ev = ex->parser.parse(pending, ec);
-                    if (ec) {
-                        ex->fail(ec);
-                        co_return ec;
-                    }
-                    ex->conn->consume(ev.consumed);
-                    if (ev.kind == h1::event_kind::head) {
-                        ex->timings.start_transfer = seconds_since(start);
-                        if (ex->parser.status() / 100 == 1 && ex->parser.status() != 101) {
-                            if (options.trace) {
-                                options.trace("Received interim response " +
-                                              std::to_string(ex->parser.status()));
-                            }
-                            send_body = true;  // 100 Continue (or 103): go on
-                            continue;
-                        }
-                        if (!body_sent) {
-                            // A final response before we sent the body (e.g.
-                            // 417 or 401): skip the body; the connection can't
-                            // carry another request without it.
-                            body_sent = true;
-                            ex->no_reuse = true;
-                        }
-                        got_head = true;
-                        break;
-                    }
-                }
-                auto read = co_await stream->read_some(ex->conn->space());
-                dog->touch();
-                if (!read || *read == 0) {
-                    if (dog->reason()) {
-                        ex->fail(dog->reason());
-                        co_return dog->reason();
-                    }
-                    bool nothing_received = ex->parser.idle();
-                    if (reused && nothing_received && !out.body_stream_started) {
-                        stale = true;
-                        break;
-                    }
-                    auto ec = !read ? read.error() : std::error_code(http1_errc::partial_message);
-                    if (read && nothing_received) {
-                        ec = net_errc::connection_closed;
-                    }
-                    ex->fail(ec);
-                    co_return ec;
-                }
-                ex->conn->commit(*read);
-            }
-            if (got_head) {
-                break;
-            }
-            if (write_error) {
-                if (dog->reason()) {
-                    ex->fail(dog->reason());
-                    co_return dog->reason();
-                }
-                stale = reused && !out.body_stream_started;
-                last_error = write_error;
-            }
-            // Drop this connection; retry only a stale pooled one.
-            ex->conn->stream->close();
-            pool.release(key);
-            ex->conn.reset();
-            if (!stale) {
-                co_return last_error ? last_error : std::error_code(net_errc::connection_closed);
-            }
-            if (options.trace) {
-                options.trace("Pooled connection was closed by the server; retrying on a new one");
-            }
+        auto sent =
+            co_await exchange_h1(out, key, head, expect_continue, dog, start, connects_total);
+        if (!sent) {
+            co_return sent.error();
         }
-        if (!got_head) {
-            co_return net_errc::connection_closed;
-        }
+        std::shared_ptr<exchange> ex = std::move(*sent);
+
         // Cookies from every hop.
         if (options.enable_cookies) {
-            for (auto value : ex->parser.fields().get_all("Set-Cookie")) {
+            for (auto value : ex->fields.get_all("Set-Cookie")) {
                 jar.store(out.target, value);
             }
         }
 
-        const int status = ex->parser.status();
+        const int status = ex->status;
         if (options.follow_redirects && is_redirect(status)) {
-            auto location = ex->parser.fields().get("Location");
+            auto location = ex->fields.get("Location");
             if (location) {
                 if (redirects >= options.max_redirects) {
                     ex->fail(client_errc::too_many_redirects);
@@ -610,21 +629,20 @@ asio::awaitable<result<response>> client_impl::send(request req) {
 
         response res;
         res.status = status;
-        res.reason = std::string(ex->parser.reason());
-        res.version = ex->parser.version();
-        res.headers = ex->parser.fields();
+        res.reason = ex->reason;
+        res.version = ex->version;
+        res.headers = ex->fields;
         res.effective_url = out.target.to_string();
         res.redirect_count = redirects;
-        res.connection = ex->conn->info;
+        res.connection = ex->info;
         res.connects = connects_total;
         res.request_head = std::move(head);
         ex->timings.redirect = redirect_time;
 
-        if (options.decompress && !head_request && status != 204 && status != 304 &&
-            ex->parser.body() != h1::body_kind::none) {
+        if (options.decompress && !head_request && status != 204 && status != 304 && ex->has_body) {
             // Several Content-Encoding lines form one list (RFC 9110 5.3).
             std::string coding;
-            for (auto line : ex->parser.fields().get_all("Content-Encoding")) {
+            for (auto line : ex->fields.get_all("Content-Encoding")) {
                 coding += coding.empty() ? "" : ", ";
                 coding += line;
             }
@@ -635,16 +653,6 @@ asio::awaitable<result<response>> client_impl::send(request req) {
                     co_return decoder.error();
                 }
                 ex->decoder = std::move(*decoder);
-            }
-        }
-        if (ex->parser.body() == h1::body_kind::none) {
-            // No body: finish now, so the connection goes back at once. Any
-            // body bytes of a following message would make it unreusable.
-            std::error_code ec;
-            auto ev = ex->parser.parse(ex->conn->pending(), ec);
-            if (!ec && ev.kind == h1::event_kind::done) {
-                ex->conn->consume(ev.consumed);
-                ex->finish_ok();
             }
         }
         res.exchange_ = std::move(ex);

@@ -46,6 +46,14 @@ asio::awaitable<result<std::unique_ptr<connection>>> open_connection(
 /// protocol shares (content decoding, timings, trailers, completion) over a
 /// protocol-specific source of the body's wire bytes.
 struct exchange {
+    // The response head, whatever the protocol.
+    int status = 0;
+    std::string reason;
+    int version = 11;
+    corvid::headers fields;
+    connection_info info;
+    bool has_body = true;
+
     std::shared_ptr<net::watchdog> dog;
     clock::time_point start;
     corvid::timings timings;
@@ -85,10 +93,26 @@ struct h1_exchange final : exchange {
     void finish_ok();
 };
 
+/// A request as it goes out on one hop (redirects rewrite it).
+struct outgoing {
+    std::string method;
+    corvid::url target;
+    corvid::headers user_headers;
+    std::string body;
+    body_source body_stream;
+    bool body_stream_started = false;
+};
+
 struct client_impl : std::enable_shared_from_this<client_impl> {
     client_impl(asio::any_io_executor executor, client_options options);
 
     asio::awaitable<result<response>> send(request req);
+
+    /// One hop over HTTP/1.1: a pooled or new connection, the request, and
+    /// the response head (1xx skipped, Expect: 100-continue honoured).
+    asio::awaitable<result<std::shared_ptr<exchange>>> exchange_h1(
+        outgoing& out, const std::string& pool_key, const std::string& head, bool expect_continue,
+        std::shared_ptr<net::watchdog> dog, clock::time_point start, std::size_t& connects_total);
 
     /// Returns a connection whose response was fully read (or closes it).
     void recycle(std::unique_ptr<connection> conn, bool reusable);
