@@ -118,6 +118,39 @@ inline std::error_code make_error_code(socks5_errc e) noexcept {
     return {static_cast<int>(e), socks5_category()};
 }
 
+/// HTTP/2 (the proto/h2 codec on nghttp2). Three kinds, kept apart:
+/// connection errors end the session and a GOAWAY goes out (protocol_error,
+/// flow_control_error, frame_size_error, compression_error, flooded,
+/// bad_preface, internal_error: h2::is_connection_error() is true); stream
+/// errors end one stream (stream_refused, stream_reset, goaway,
+/// header_list_too_large on receipt; stream_refused and goaway mean the peer
+/// did not process the request, safe to retry); the rest reject one call.
+enum class http2_errc {
+    protocol_error = 1,            ///< the peer violated HTTP/2 (GOAWAY PROTOCOL_ERROR)
+    flow_control_error,            ///< the peer overran a flow-control window
+    frame_size_error,              ///< a frame too large or of an invalid size
+    compression_error,             ///< HPACK data that cannot be decoded
+    flooded,                       ///< the peer tripped a flood or rate limit
+    bad_preface,                   ///< the peer's connection preface is not HTTP/2
+    internal_error,                ///< out of memory inside the codec
+    stream_refused,                ///< REFUSED_STREAM: not processed, retryable
+    stream_reset,                  ///< the stream was reset (code in the event)
+    goaway,                        ///< stream above GOAWAY's last_stream_id: retryable
+    connect_protocol_not_enabled,  ///< extended CONNECT without ENABLE_CONNECT_PROTOCOL
+    header_list_too_large,         ///< a header list over the configured limit
+    invalid_header,                ///< a field or pseudo-header HTTP/2 does not allow
+    stream_closed,                 ///< the stream is unknown or closed for sending
+    session_closing,               ///< GOAWAY sent or received, or the session failed
+    stream_ids_exhausted,          ///< no stream ids left: use a new connection
+    invalid_settings,              ///< a SETTINGS value or profile entry is invalid
+    events_pending,                ///< receive() called before the events were pulled
+    invalid_argument,              ///< an argument out of range (stream id, weight)
+};
+const std::error_category& http2_category() noexcept;
+inline std::error_code make_error_code(http2_errc e) noexcept {
+    return {static_cast<int>(e), http2_category()};
+}
+
 /// Exception thrown only by the blocking convenience API.
 class error : public std::system_error {
   public:
@@ -138,4 +171,6 @@ template <>
 struct is_error_code_enum<corvid::client_errc> : true_type {};
 template <>
 struct is_error_code_enum<corvid::socks5_errc> : true_type {};
+template <>
+struct is_error_code_enum<corvid::http2_errc> : true_type {};
 }  // namespace std
