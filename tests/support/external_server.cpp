@@ -467,4 +467,42 @@ external_server start_nghttpd(const fs::path& document_root, const tls::pem_pair
     return external_server::start(std::move(spec), std::move(dir), {port});
 }
 
+// --- h2_server.py ------------------------------------------------------------
+
+fs::path h2_server_script() {
+    return fs::path(CORVID_SOURCE_DIR) / "tests" / "support" / "h2_server.py";
+}
+
+external_server start_h2_server(const h2_server_options& options) {
+    const fs::path script = h2_server_script();
+    if (!fs::is_regular_file(script)) {
+        throw std::runtime_error("h2 test server script not found: " + script.string());
+    }
+    temp_dir dir("h2server");
+    const std::uint16_t port = free_port();
+    // /usr/bin/python3 explicitly: Debian's python3-h2 belongs to it, and the
+    // python3 first on PATH may be another interpreter without h2.
+    process_spec spec{"h2_server", "/usr/bin/python3", "python3-h2", {}};
+    spec.args = {script.string(), "--port", std::to_string(port)};
+    if (!options.certificate.cert_pem.empty()) {
+        write_pem_files(dir, options.certificate);
+        spec.args.insert(spec.args.end(),
+                         {"--tls-cert", dir.file("cert.pem"), "--tls-key", dir.file("key.pem")});
+    }
+    if (options.initial_window) {
+        spec.args.insert(spec.args.end(),
+                         {"--initial-window", std::to_string(*options.initial_window)});
+    }
+    if (options.max_concurrent_streams) {
+        spec.args.insert(spec.args.end(), {"--max-concurrent-streams",
+                                           std::to_string(*options.max_concurrent_streams)});
+    }
+    if (options.goaway_after) {
+        spec.args.insert(spec.args.end(),
+                         {"--goaway-after", std::to_string(*options.goaway_after)});
+    }
+    spec.args.insert(spec.args.end(), options.extra_args.begin(), options.extra_args.end());
+    return external_server::start(std::move(spec), std::move(dir), {port});
+}
+
 }  // namespace corvid::test

@@ -1,8 +1,8 @@
 #pragma once
 
-// Real peers for integration tests: nginx, tinyproxy, microsocks and nghttpd
-// run as child processes, each in a fresh temporary directory on a free
-// loopback port, and are stopped when their handle is destroyed.
+// Real peers for integration tests: nginx, tinyproxy, microsocks, nghttpd and
+// the python3-h2 test server (tests/support/h2_server.py) run as child processes, each in a fresh
+// temporary directory on a free loopback port, and are stopped when their handle is destroyed.
 //
 // These are test fixtures, so they report failure by throwing
 // std::runtime_error with a message that names the binary, the Debian
@@ -22,6 +22,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -168,5 +169,40 @@ external_server start_microsocks(const std::string& user = {}, const std::string
 external_server start_nghttpd(const std::filesystem::path& document_root,
                               const tls::pem_pair& certificate = {},
                               const std::vector<std::string>& extra_args = {});
+
+// --- h2_server.py (Debian python3-h2, run by /usr/bin/python3) -------------
+
+/// tests/support/h2_server.py in the source tree (CORVID_SOURCE_DIR).
+std::filesystem::path h2_server_script();
+
+/// How to start h2_server.py. Every field maps to one of its flags; the
+/// script's header documents the paths it serves (/hello, /bytes/N, /echo,
+/// /trailers, /slow/N/MS, /big-headers, /rst/CODE, /goaway, /never-read,
+/// /frames) and the /frames JSON format.
+struct h2_server_options {
+    /// Certificate and key for TLS with ALPN h2 (a client that does not
+    /// negotiate h2 is disconnected). Empty: h2c with prior knowledge.
+    tls::pem_pair certificate;
+    /// SETTINGS_INITIAL_WINDOW_SIZE the server announces (--initial-window),
+    /// e.g. 1 or 100 to test tiny windows. Unset: not announced (65535).
+    std::optional<std::uint32_t> initial_window;
+    /// SETTINGS_MAX_CONCURRENT_STREAMS (--max-concurrent-streams); streams
+    /// beyond it are reset with REFUSED_STREAM. Unset: 100.
+    std::optional<std::uint32_t> max_concurrent_streams;
+    /// On the Nth request of each connection, GOAWAY with that request's
+    /// stream id as last_stream_id, before answering it (--goaway-after).
+    /// Unset: never.
+    std::optional<std::uint32_t> goaway_after;
+    /// More flags, e.g. {"--connection-window", "1048576"}.
+    std::vector<std::string> extra_args;
+};
+
+/// Runs h2_server.py with /usr/bin/python3 on a free port of 127.0.0.1 and
+/// waits until it accepts connections. Besides the errors of
+/// external_server::start, throws std::runtime_error when the script is not
+/// in the source tree; when /usr/bin/python3 cannot import h2 the script
+/// exits at once and the error quotes its message, which names the Debian
+/// package python3-h2.
+external_server start_h2_server(const h2_server_options& options = {});
 
 }  // namespace corvid::test
