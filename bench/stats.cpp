@@ -202,10 +202,10 @@ comparison compare(std::span<const double> a, std::span<const double> b, better 
         significant && c.a_improvement_percent >= rule.min_improvement_percent &&
         tail_within(c.a_tail, c.b_tail, direction, rule.max_tail_regression_percent);
     const bool b_wins =
-        significant && c.b_improvement_percent >= rule.min_improvement_percent &&
+        significant && c.b_improvement_percent >= rule.min_loss_percent &&
         tail_within(c.b_tail, c.a_tail, direction, rule.max_tail_regression_percent);
-    // Both cannot hold at once with a 5% threshold (the medians of the two
-    // improvements have opposite signs), but be explicit.
+    // Both cannot hold at once with positive thresholds (the medians of the
+    // two improvements have opposite signs), but be explicit.
     c.outcome =
         a_wins && !b_wins ? verdict::win : (b_wins && !a_wins ? verdict::loss : verdict::parity);
     return c;

@@ -52,8 +52,12 @@ std::string peer_path(const std::string& name) {
 int run_http1_get(const workload_options& o) {
     workload_report report;
     report.workload = "http1-get";
-    report.title = o.self_check ? "A/A check, corvid vs corvid, HTTP/1.1 GET on loopback"
+    report.title = o.self_check ? "A/A check, " + o.self_check_peer + " vs " + o.self_check_peer +
+                                      ", HTTP/1.1 GET on loopback"
                                 : "corvid vs libcurl, HTTP/1.1 GET on loopback";
+    if (o.goal_percent) {
+        report.rule.min_improvement_percent = *o.goal_percent;
+    }
     report.settings = o.settings;
     report.quick = o.quick;
     report.metrics = http_metrics();
@@ -150,7 +154,10 @@ int run_http1_get(const workload_options& o) {
             peer_spec b{"curl", {curl_peer}};
             b.argv.insert(b.argv.end(), common.begin(), common.end());
             b.argv.insert(b.argv.end(), {"--buffer-size", std::to_string(corvid_read_size)});
-            if (o.self_check) {
+            if (o.self_check && o.self_check_peer == "curl") {
+                a = b;
+                b.name = "curl-b";
+            } else if (o.self_check) {
                 b = a;
                 b.name = "corvid-b";
             }

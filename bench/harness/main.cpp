@@ -3,7 +3,8 @@
 //
 //   corvid-bench WORKLOAD [--samples N] [--warmup W] [--repetitions R]
 //                         [--json FILE] [--markdown FILE] [--quick]
-//                         [--fresh-connection] [--case NAME]...
+//                         [--fresh-connection] [--case NAME]... [--pin MODE]
+//                         [--aa] [--aa-peer corvid|curl] [--goal PERCENT]
 //   corvid-bench all [--quick]
 
 #include <csignal>
@@ -23,6 +24,9 @@ constexpr const char* usage_text =
     "workloads:\n"
     "  http1-get   corvid's HTTP/1.1 client vs libcurl: GET of 1 KiB and 64 MiB from a\n"
     "              local nginx, plain and TLS; TTFB and throughput\n"
+    "  h2          corvid's HTTP/2 client vs libcurl against a local nghttpd (TLS, h2):\n"
+    "              64 MiB download, 1 MiB upload in 1 KiB pieces, 100 concurrent\n"
+    "              requests on one connection (h2load as the ceiling); goal 10%\n"
     "  all         every workload above, with default outputs\n"
     "\n"
     "options:\n"
@@ -31,10 +35,13 @@ constexpr const char* usage_text =
     "  --repetitions R   repeat every case R times (default 3)\n"
     "  --quick           N=20, W=2, R=1; outputs go to the build directory\n"
     "  --fresh-connection  a new connection for every sample\n"
-    "  --pin MODE        split (default): both peers on the last CPU, nginx's worker\n"
-    "                    on CPU 0; none: unpinned (biased: see docs/benchmarks)\n"
+    "  --pin MODE        split (default): both peers on the last CPU, the server\n"
+    "                    (nginx's worker, nghttpd) on CPU 0; none: unpinned (biased:\n"
+    "                    see docs/benchmarks)\n"
     "  --aa              A/A check: corvid against itself; every verdict should be parity\n"
-    "  --case NAME       run only this case (repeatable), e.g. tls-64MiB\n"
+    "  --aa-peer PEER    A/A check with PEER (corvid or curl) on both sides\n"
+    "  --goal PERCENT    improvement a win needs (default: BENCH.md's 5; h2: issue 3's 10)\n"
+    "  --case NAME       run only this case (repeatable), e.g. tls-64MiB, upload-1MiB\n"
     "  --json FILE       JSON artifact (default docs/benchmarks/WORKLOAD.json)\n"
     "  --markdown FILE   Markdown summary (default docs/benchmarks/WORKLOAD.md)\n";
 
@@ -100,6 +107,24 @@ int main(int argc, char** argv) {
             }
         } else if (arg == "--aa") {
             o.self_check = true;
+        } else if (arg == "--aa-peer") {
+            const std::string_view v = value();
+            if (v != "corvid" && v != "curl") {
+                std::fputs("corvid-bench: --aa-peer takes corvid or curl\n", stderr);
+                return 2;
+            }
+            o.self_check = true;
+            o.self_check_peer = std::string(v);
+        } else if (arg == "--goal") {
+            char* end = nullptr;
+            const char* text = value();
+            const double v = std::strtod(text, &end);
+            if (end == text || *end != '\0' || !(v > 0 && v < 100)) {
+                std::fputs("corvid-bench: --goal takes a percentage above 0 and below 100\n",
+                           stderr);
+                return 2;
+            }
+            o.goal_percent = v;
         } else if (arg == "--fresh-connection") {
             o.fresh_connection = true;
         } else if (arg == "--case") {
@@ -129,6 +154,9 @@ int main(int argc, char** argv) {
         if (workload == "http1-get") {
             return corvid::bench::run_http1_get(o);
         }
+        if (workload == "h2") {
+            return corvid::bench::run_h2(o);
+        }
         if (workload == "all") {
             if (!o.json_path.empty() || !o.markdown_path.empty()) {
                 std::fputs(
@@ -139,6 +167,7 @@ int main(int argc, char** argv) {
             }
             int status = 0;
             status |= corvid::bench::run_http1_get(o);
+            status |= corvid::bench::run_h2(o);
             return status;
         }
     } catch (const std::exception& e) {

@@ -36,9 +36,11 @@ std::uint64_t splitmix64(std::uint64_t& state) {
     return z ^ (z >> 31);
 }
 
+}  // namespace
+
 // A port the kernel considers free right now. nginx binds it a moment later;
 // try_start() notices the rare race and the caller retries with new ports.
-std::uint16_t free_port() {
+std::uint16_t free_loopback_port() {
     const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
@@ -57,7 +59,7 @@ std::uint16_t free_port() {
     return ntohs(a.sin_port);
 }
 
-bool accepts(std::uint16_t port) {
+bool loopback_accepts(std::uint16_t port) {
     const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         return false;
@@ -70,6 +72,8 @@ bool accepts(std::uint16_t port) {
     close(fd);
     return ok;
 }
+
+namespace {
 
 void write_text(const std::string& path, const std::string& text) {
     auto r = tls::write_file(path, text);
@@ -152,9 +156,9 @@ nginx_fixture::nginx_fixture(const std::vector<fixture_file>& files, int worker_
         write_text(dir_ + "/server.key", leaf->key_pem);
 
         for (int attempt = 0;; ++attempt) {
-            http_port_ = free_port();
+            http_port_ = free_loopback_port();
             do {
-                https_port_ = free_port();
+                https_port_ = free_loopback_port();
             } while (https_port_ == http_port_);
             write_config();
             if (try_start()) {
@@ -263,7 +267,7 @@ bool nginx_fixture::try_start() {
             pid_ = -1;
             return false;
         }
-        if (accepts(http_port_) && accepts(https_port_)) {
+        if (loopback_accepts(http_port_) && loopback_accepts(https_port_)) {
             return true;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(20));

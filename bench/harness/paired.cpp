@@ -11,7 +11,8 @@ namespace corvid::bench {
 namespace {
 
 sample take_sample(peer_process& p, const std::string& name, const run_settings& s,
-                   std::uint64_t expected_bytes) {
+                   const sample_shape& shape) {
+    const std::uint64_t expected_bytes = shape.body_bytes;
     const std::string line = p.request("run", s.sample_timeout);
     sample out;
     long long ttfb = 0;
@@ -25,6 +26,8 @@ sample take_sample(peer_process& p, const std::string& name, const run_settings&
     out.total_ns = total;
     out.body_bytes = bytes;
     out.cpu_ns = cpu;
+    out.requests = shape.requests;
+    out.upload_bytes = shape.upload_bytes;
     if (out.body_bytes != expected_bytes) {
         throw std::runtime_error(name + " peer received " + std::to_string(out.body_bytes) +
                                  " body bytes, expected " + std::to_string(expected_bytes));
@@ -40,7 +43,13 @@ sample take_sample(peer_process& p, const std::string& name, const run_settings&
 case_run run_paired(const std::string& case_name, int repetition, const peer_spec& a,
                     const peer_spec& b, const run_settings& settings,
                     std::uint64_t expected_bytes) {
+    return run_paired(case_name, repetition, a, b, settings, sample_shape{expected_bytes});
+}
+
+case_run run_paired(const std::string& case_name, int repetition, const peer_spec& a,
+                    const peer_spec& b, const run_settings& settings, const sample_shape& shape) {
     case_run run;
+    run.shape = shape;
     run.case_name = case_name;
     run.repetition = repetition;
     run.a_name = a.name;
@@ -48,8 +57,8 @@ case_run run_paired(const std::string& case_name, int repetition, const peer_spe
     peer_process pa(a.argv, settings.peer_cpu);
     peer_process pb(b.argv, settings.peer_cpu);
     for (int i = 0; i < settings.warmup; ++i) {
-        run.a_warmup.push_back(take_sample(pa, a.name, settings, expected_bytes));
-        run.b_warmup.push_back(take_sample(pb, b.name, settings, expected_bytes));
+        run.a_warmup.push_back(take_sample(pa, a.name, settings, shape));
+        run.b_warmup.push_back(take_sample(pb, b.name, settings, shape));
     }
     run.a.reserve(static_cast<std::size_t>(settings.samples));
     run.b.reserve(static_cast<std::size_t>(settings.samples));
@@ -58,11 +67,11 @@ case_run run_paired(const std::string& case_name, int repetition, const peer_spe
         const bool a_first = i % 2 == 0;
         run.a_first.push_back(a_first);
         if (a_first) {
-            run.a.push_back(take_sample(pa, a.name, settings, expected_bytes));
-            run.b.push_back(take_sample(pb, b.name, settings, expected_bytes));
+            run.a.push_back(take_sample(pa, a.name, settings, shape));
+            run.b.push_back(take_sample(pb, b.name, settings, shape));
         } else {
-            run.b.push_back(take_sample(pb, b.name, settings, expected_bytes));
-            run.a.push_back(take_sample(pa, a.name, settings, expected_bytes));
+            run.b.push_back(take_sample(pb, b.name, settings, shape));
+            run.a.push_back(take_sample(pa, a.name, settings, shape));
         }
     }
     return run;
@@ -79,6 +88,33 @@ const std::vector<metric>& http_metrics() {
          }},
         {"cpu", "client CPU (µs)", better::lower,
          [](const sample& s) { return static_cast<double>(s.cpu_ns) / 1e3; }},
+    };
+    return metrics;
+}
+
+const std::vector<metric>& upload_metrics() {
+    static const std::vector<metric> metrics{
+        http_metrics()[0],
+        {"upload_throughput", "upload throughput (MiB/s)", better::higher,
+         [](const sample& s) {
+             return static_cast<double>(s.upload_bytes) / (1024.0 * 1024.0) /
+                    (static_cast<double>(s.ttfb_ns) / 1e9);
+         }},
+        http_metrics()[2],
+    };
+    return metrics;
+}
+
+const std::vector<metric>& concurrent_metrics() {
+    static const std::vector<metric> metrics{
+        {"requests_per_second", "requests/s", better::higher,
+         [](const sample& s) {
+             return static_cast<double>(s.requests) / (static_cast<double>(s.total_ns) / 1e9);
+         }},
+        {"cpu_per_request", "client CPU per request (µs)", better::lower,
+         [](const sample& s) {
+             return static_cast<double>(s.cpu_ns) / 1e3 / static_cast<double>(s.requests);
+         }},
     };
     return metrics;
 }

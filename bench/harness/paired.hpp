@@ -19,6 +19,19 @@ struct sample {
     std::int64_t total_ns = 0;
     std::uint64_t body_bytes = 0;
     std::int64_t cpu_ns = 0;  ///< the peer's CPU time for the sample
+    /// Not reported by the peer but known to the harness from the case
+    /// (sample_shape), so that metrics can be per request or per upload.
+    std::uint64_t requests = 1;
+    std::uint64_t upload_bytes = 0;
+};
+
+/// What every sample of a case is: the body bytes it must receive in total
+/// (checked), the requests it issues at once and the request body bytes it
+/// sends (copied into each sample for the metrics).
+struct sample_shape {
+    std::uint64_t body_bytes = 0;
+    std::uint64_t requests = 1;      ///< --concurrent N
+    std::uint64_t upload_bytes = 0;  ///< --upload-size N
 };
 
 /// How to start one peer for one case.
@@ -48,6 +61,7 @@ struct case_run {
     std::vector<sample> a;  ///< a[i] and b[i] form pair i
     std::vector<sample> b;
     std::vector<bool> a_first;  ///< per pair: did a run first?
+    sample_shape shape;
 };
 
 /// Starts both peers, runs the warm-up and the interleaved pairs, and stops
@@ -56,6 +70,9 @@ struct case_run {
 /// a crash or a timeout): a run with failed samples reports nothing.
 case_run run_paired(const std::string& case_name, int repetition, const peer_spec& a,
                     const peer_spec& b, const run_settings& settings, std::uint64_t expected_bytes);
+/// The same for samples of any shape (uploads, concurrent batches).
+case_run run_paired(const std::string& case_name, int repetition, const peer_spec& a,
+                    const peer_spec& b, const run_settings& settings, const sample_shape& shape);
 
 /// A figure derived from each sample.
 struct metric {
@@ -69,6 +86,16 @@ struct metric {
 /// over the whole transfer time including TTFB (higher is better), and the
 /// client's CPU time per request in microseconds (lower is better).
 const std::vector<metric>& http_metrics();
+
+/// For uploads (request-body streaming): TTFB as above, which against a
+/// server that answers after the whole body covers the upload; upload
+/// throughput in MiB/s, request body bytes over that TTFB; client CPU.
+const std::vector<metric>& upload_metrics();
+
+/// For --concurrent batches: requests per second (requests in the batch over
+/// the time to the last body byte of the last response) and the client's CPU
+/// time per request in microseconds.
+const std::vector<metric>& concurrent_metrics();
 
 /// The figures of `m` for the measured samples of one side.
 std::vector<double> values(const std::vector<sample>& samples, const metric& m);

@@ -209,6 +209,74 @@ std::string capture_output(const std::vector<std::string>& argv, bool include_st
     return out;
 }
 
+spawn_affinity::spawn_affinity(int cpu) {
+    if (cpu < 0) {
+        return;
+    }
+    if (sched_getaffinity(0, sizeof saved_, &saved_) != 0) {
+        throw std::runtime_error(errno_text("sched_getaffinity", errno));
+    }
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (sched_setaffinity(0, sizeof set, &set) != 0) {
+        throw std::runtime_error(errno_text("cannot pin to CPU " + std::to_string(cpu), errno));
+    }
+    restore_ = true;
+}
+
+spawn_affinity::~spawn_affinity() {
+    if (restore_) {
+        sched_setaffinity(0, sizeof saved_, &saved_);
+    }
+}
+
+command_result run_command(const std::vector<std::string>& argv, int cpu) {
+    command_result result;
+    std::vector<std::string> copy = argv;
+    int out_pipe[2];
+    if (copy.empty() || pipe2(out_pipe, O_CLOEXEC) != 0) {
+        return result;
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDERR_FILENO);
+    auto args = c_argv(copy);
+    pid_t pid = -1;
+    int rc = 0;
+    {
+        const spawn_affinity pinned(cpu);
+        rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+    }
+    posix_spawn_file_actions_destroy(&actions);
+    close(out_pipe[1]);
+    if (rc == 0) {
+        char buf[4096];
+        for (;;) {
+            const ssize_t n = read(out_pipe[0], buf, sizeof buf);
+            if (n < 0 && errno == EINTR) {
+                continue;
+            }
+            if (n <= 0) {
+                break;
+            }
+            result.output.append(buf, static_cast<std::size_t>(n));
+        }
+        int status = 0;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        if (WIFEXITED(status)) {
+            result.exit_status = WEXITSTATUS(status);
+        }
+    } else {
+        result.output = errno_text("cannot start " + argv[0], rc);
+    }
+    close(out_pipe[0]);
+    return result;
+}
+
 std::string executable_dir() {
     char buf[4096];
     const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
@@ -95,10 +96,79 @@ std::string fmt_delta(const comparison& c, const std::string& a_name) {
     return out;
 }
 
+std::string fmt_percent(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g%%", v);
+    return buf;
+}
+
+// The median over repetitions of the ceilings of one case and metric, with
+// the tool's name.
+std::optional<std::pair<std::string, double>> ceiling_median(const workload_report& report,
+                                                             const std::string& case_name,
+                                                             const std::string& metric_name) {
+    std::vector<double> v;
+    std::string tool;
+    for (const auto& c : report.ceilings) {
+        if (c.case_name == case_name && c.metric == metric_name) {
+            v.push_back(c.value);
+            tool = c.tool;
+        }
+    }
+    if (v.empty()) {
+        return std::nullopt;
+    }
+    return std::make_pair(tool, median(v));
+}
+
+bool is_default(const verdict_rule& r) {
+    const verdict_rule d;
+    return r.min_improvement_percent == d.min_improvement_percent &&
+           r.max_p_value == d.max_p_value &&
+           r.max_tail_regression_percent == d.max_tail_regression_percent &&
+           r.min_loss_percent == d.min_loss_percent;
+}
+
 }  // namespace
 
-comparison compare_run(const case_run& run, const metric& m) {
-    return compare(values(run.a, m), values(run.b, m), m.direction);
+const std::vector<metric>& workload_report::metrics_for(const std::string& case_name) const {
+    for (const auto& [name, ms] : case_metrics) {
+        if (name == case_name) {
+            return ms;
+        }
+    }
+    return metrics;
+}
+
+std::vector<metric> workload_report::all_metrics() const {
+    std::vector<metric> out;
+    auto add = [&](const std::vector<metric>& ms) {
+        for (const auto& m : ms) {
+            if (std::none_of(out.begin(), out.end(),
+                             [&](const metric& o) { return o.name == m.name; })) {
+                out.push_back(m);
+            }
+        }
+    };
+    for (const auto& name : cases) {
+        add(metrics_for(name));
+    }
+    return out;
+}
+
+const workload_report::ceiling* workload_report::ceiling_for(const case_run& run,
+                                                             const std::string& metric_name) const {
+    for (const auto& c : ceilings) {
+        if (c.case_name == run.case_name && c.repetition == run.repetition &&
+            c.metric == metric_name) {
+            return &c;
+        }
+    }
+    return nullptr;
+}
+
+comparison compare_run(const case_run& run, const metric& m, const verdict_rule& rule) {
+    return compare(values(run.a, m), values(run.b, m), m.direction, rule);
 }
 
 repetition_pick pick_repetitions(const workload_report& report, const std::string& case_name,
@@ -109,7 +179,7 @@ repetition_pick pick_repetitions(const workload_report& report, const std::strin
         if (report.runs[i].case_name != case_name) {
             continue;
         }
-        const comparison c = compare_run(report.runs[i], m);
+        const comparison c = compare_run(report.runs[i], m, report.rule);
         ranked.emplace_back(c.a_improvement_percent, i);
         pick.wins += c.outcome == verdict::win;
         pick.parities += c.outcome == verdict::parity;
@@ -146,8 +216,15 @@ void write_json_file(const workload_report& report, const std::string& path) {
         .field("warmup", report.settings.warmup)
         .field("repetitions", report.settings.repetitions)
         .field("quick", report.quick)
-        .field("order", "pairs alternate A,B then B,A; A is corvid")
+        .field("order", "pairs alternate A,B then B,A; A is corvid");
+    w.key("verdict_rule")
+        .begin_object()
+        .field("min_improvement_percent", report.rule.min_improvement_percent)
+        .field("max_p_value", report.rule.max_p_value)
+        .field("max_tail_regression_percent", report.rule.max_tail_regression_percent)
+        .field("min_loss_percent", report.rule.min_loss_percent)
         .end_object();
+    w.end_object();
     w.newline().field("fixture", report.fixture);
     w.newline().key("notes").begin_array();
     for (const auto& n : report.notes) {
@@ -164,14 +241,44 @@ void write_json_file(const workload_report& report, const std::string& path) {
     }
     w.end_object();
     w.newline().key("metrics").begin_object();
-    for (const auto& m : report.metrics) {
+    for (const auto& m : report.all_metrics()) {
         w.field(m.name, m.label);
     }
     w.end_object();
+    if (!report.case_metrics.empty()) {
+        w.newline().key("case_metrics").begin_object();
+        for (const auto& name : report.cases) {
+            w.key(name).begin_array();
+            for (const auto& m : report.metrics_for(name)) {
+                w.value(m.name);
+            }
+            w.end_array();
+        }
+        w.end_object();
+    }
+    if (!report.ceilings.empty()) {
+        w.newline().key("ceilings").begin_array();
+        for (const auto& c : report.ceilings) {
+            w.newline()
+                .begin_object()
+                .field("case", c.case_name)
+                .field("repetition", c.repetition)
+                .field("metric", c.metric)
+                .field("tool", c.tool)
+                .field("value", c.value);
+            w.key("command").begin_array();
+            for (const auto& a : c.argv) {
+                w.value(a);
+            }
+            w.end_array();
+            w.field("output", c.output).end_object();
+        }
+        w.end_array();
+    }
 
     w.newline().key("summary").begin_array();
     for (const auto& name : report.cases) {
-        for (const auto& m : report.metrics) {
+        for (const auto& m : report.metrics_for(name)) {
             const auto pick = pick_repetitions(report, name, m);
             w.newline()
                 .begin_object()
@@ -183,11 +290,18 @@ void write_json_file(const workload_report& report, const std::string& path) {
                 .field("parities", pick.parities)
                 .field("losses", pick.losses);
             w.key("median");
-            write_comparison(w, compare_run(report.runs[pick.median_run], m),
+            write_comparison(w, compare_run(report.runs[pick.median_run], m, report.rule),
                              report.runs[pick.median_run]);
             w.key("weakest");
-            write_comparison(w, compare_run(report.runs[pick.weakest_run], m),
+            write_comparison(w, compare_run(report.runs[pick.weakest_run], m, report.rule),
                              report.runs[pick.weakest_run]);
+            if (const auto ceiling = ceiling_median(report, name, m.name)) {
+                w.key("ceiling")
+                    .begin_object()
+                    .field("tool", ceiling->first)
+                    .field("median_over_repetitions", ceiling->second)
+                    .end_object();
+            }
             w.end_object();
         }
     }
@@ -201,15 +315,19 @@ void write_json_file(const workload_report& report, const std::string& path) {
             .field("repetition", run.repetition)
             .field("a", run.a_name)
             .field("b", run.b_name);
+        if (run.shape.requests != 1 || run.shape.upload_bytes != 0) {
+            w.field("requests_per_sample", run.shape.requests)
+                .field("upload_bytes_per_request", run.shape.upload_bytes);
+        }
         w.key("a_first").begin_array();
         for (bool f : run.a_first) {
             w.value(f);
         }
         w.end_array();
         w.key("stats").begin_object();
-        for (const auto& m : report.metrics) {
+        for (const auto& m : report.metrics_for(run.case_name)) {
             w.key(m.name);
-            write_comparison(w, compare_run(run, m), run);
+            write_comparison(w, compare_run(run, m, report.rule), run);
         }
         w.end_object();
         w.newline().key("samples").begin_object();
@@ -258,19 +376,42 @@ std::string markdown(const workload_report& report) {
     for (const auto& n : report.notes) {
         md << "- " << n << "\n";
     }
+    const verdict_rule& rule = report.rule;
+    const bool goal = !is_default(rule);
+    if (goal) {
+        md << "- verdict rule: a win needs " << a << "'s median paired improvement of at least "
+           << fmt_percent(rule.min_improvement_percent) << ", p < " << rule.max_p_value
+           << " and a tail no more than " << fmt_percent(rule.max_tail_regression_percent)
+           << " worse than " << b << "'s; a loss is " << b << " better by at least "
+           << fmt_percent(rule.min_loss_percent) << " by the same test\n";
+    }
+    const bool ceilings = !report.ceilings.empty();
+    std::string ceiling_tool;
+    if (ceilings) {
+        ceiling_tool = report.ceilings.front().tool;
+    }
     md << "\n| case | metric | repetition | " << a << " median | " << a << " p95 | " << b
-       << " median | " << b << " p95 | paired Δ " << a << " vs " << b << " | p | verdict |\n";
-    md << "|---|---|---|---:|---:|---:|---:|---|---:|---|\n";
+       << " median | " << b << " p95 | paired Δ " << a << " vs " << b << " | p | verdict";
+    if (goal) {
+        md << " (win ≥ " << fmt_percent(rule.min_improvement_percent) << ")";
+    }
+    md << " |" << (ceilings ? " " + ceiling_tool + " ceiling |" : std::string()) << "\n";
+    md << "|---|---|---|---:|---:|---:|---:|---|---:|---|" << (ceilings ? "---:|" : "") << "\n";
     for (const auto& name : report.cases) {
-        for (const auto& m : report.metrics) {
+        for (const auto& m : report.metrics_for(name)) {
             const auto pick = pick_repetitions(report, name, m);
             auto row = [&](std::size_t idx, const char* which) {
                 const auto& run = report.runs[idx];
-                const comparison c = compare_run(run, m);
+                const comparison c = compare_run(run, m, rule);
                 md << "| " << name << " | " << m.label << " | " << which << " (#" << run.repetition
                    << ") | " << fmt(c.a_median) << " | " << fmt(c.a_tail) << " | "
                    << fmt(c.b_median) << " | " << fmt(c.b_tail) << " | " << fmt_delta(c, a) << " | "
-                   << fmt_p(c.test.p_value) << " | " << to_string(c.outcome) << " |\n";
+                   << fmt_p(c.test.p_value) << " | " << to_string(c.outcome) << " |";
+                if (ceilings) {
+                    const auto* ceiling = report.ceiling_for(run, m.name);
+                    md << " " << (ceiling != nullptr ? fmt(ceiling->value) : std::string()) << " |";
+                }
+                md << "\n";
             };
             if (pick.median_run == pick.weakest_run) {
                 row(pick.median_run,
@@ -283,7 +424,7 @@ std::string markdown(const workload_report& report) {
     }
     md << "\nVerdicts across repetitions (win/parity/loss for " << a << "):";
     for (const auto& name : report.cases) {
-        for (const auto& m : report.metrics) {
+        for (const auto& m : report.metrics_for(name)) {
             const auto pick = pick_repetitions(report, name, m);
             md << " " << name << " " << m.name << " " << pick.wins << "/" << pick.parities << "/"
                << pick.losses << ";";
@@ -295,11 +436,23 @@ std::string markdown(const workload_report& report) {
           "the 95th percentile of TTFB and CPU, the 5th percentile of throughput. p is the "
           "two-sided "
           "Wilcoxon signed-rank test of the pairs. A win needs a median improvement of at "
-          "least 5%, p < 0.01 and a tail no more than 5% worse; a loss is the same rule won by "
-       << b
-       << "; anything else is parity. The weakest repetition is the one least "
+          "least "
+       << fmt_percent(rule.min_improvement_percent) << ", p < " << rule.max_p_value
+       << " and a tail no more than " << fmt_percent(rule.max_tail_regression_percent)
+       << " worse; a loss is the same rule won by " << b;
+    if (rule.min_loss_percent != rule.min_improvement_percent) {
+        md << " with " << fmt_percent(rule.min_loss_percent) << " in place of "
+           << fmt_percent(rule.min_improvement_percent);
+    }
+    md << "; anything else is parity. The weakest repetition is the one least "
           "favourable to "
-       << a << ".\n";
+       << a << ".";
+    if (ceilings) {
+        md << " The " << ceiling_tool
+           << " ceiling is what that load generator reached against the same server in the "
+              "same repetition, for scale: it is not one of the pair.";
+    }
+    md << "\n";
     return md.str();
 }
 

@@ -28,10 +28,35 @@ struct workload_report {
     std::vector<std::pair<std::string, std::vector<std::string>>> commands;
     std::vector<case_run> runs;
     std::vector<metric> metrics;
+    /// Cases whose metrics differ from `metrics` (uploads, concurrent
+    /// batches); see metrics_for().
+    std::vector<std::pair<std::string, std::vector<metric>>> case_metrics;
+    /// The verdict rule of this workload (BENCH.md's unless the workload has
+    /// a goal of its own); shown in the table when it is not the default.
+    verdict_rule rule;
+    /// Ceilings: what a load generator (h2load) reaches against the same
+    /// fixture, shown beside the paired figures of that case and metric.
+    struct ceiling {
+        std::string case_name;
+        int repetition = 0;  ///< 1-based, the repetition it ran after
+        std::string metric;  ///< metric name, e.g. "requests_per_second"
+        std::string tool;    ///< "h2load"
+        double value = 0;
+        std::vector<std::string> argv;
+        std::string output;  ///< the tool's summary lines, for the record
+    };
+    std::vector<ceiling> ceilings;
+
+    /// The metrics reported for `case_name`.
+    const std::vector<metric>& metrics_for(const std::string& case_name) const;
+    /// Every metric of any case, each name once, in first-seen order.
+    std::vector<metric> all_metrics() const;
+    /// The ceiling measured after run `run`, if any.
+    const ceiling* ceiling_for(const case_run& run, const std::string& metric_name) const;
 };
 
 /// The statistics of one metric of one case in one repetition.
-comparison compare_run(const case_run& run, const metric& m);
+comparison compare_run(const case_run& run, const metric& m, const verdict_rule& rule = {});
 
 /// For one case and metric across repetitions: the repetition whose corvid
 /// improvement is the median (the lower middle for an even count) and the

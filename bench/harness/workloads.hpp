@@ -3,6 +3,7 @@
 // corvid-bench's workloads. Each one starts its fixture and peers, runs the
 // paired cases and writes its artifacts.
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,9 +28,17 @@ struct workload_options {
     /// and so did pinning everything to one CPU; split placement gave none
     /// (docs/benchmarks/README.md).
     placement pin = placement::split;
-    /// A/A check: both sides run corvid's peer, which validates the fixture,
-    /// the placement and the statistics (every verdict should be parity).
+    /// A/A check: both sides run the same peer (`self_check_peer`), which
+    /// validates the fixture, the placement and the statistics (every
+    /// verdict should be parity).
     bool self_check = false;
+    /// The peer both sides run in an A/A check: "corvid" or "curl" (curl
+    /// proves a workload before corvid can run it, e.g. h2 before corvid's
+    /// HTTP/2 client).
+    std::string self_check_peer = "corvid";
+    /// corvid's median paired improvement a win needs, in percent; empty:
+    /// the workload's own (BENCH.md's 5%, or its issue's goal: 10% for h2).
+    std::optional<double> goal_percent;
     std::vector<std::string> only_cases;  ///< empty: every case
     std::string json_path;                ///< empty: the workload's default
     std::string markdown_path;            ///< empty: the workload's default
@@ -38,5 +47,13 @@ struct workload_options {
 /// corvid's HTTP/1.1 client vs libcurl: GET of 1 KiB and 64 MiB over plain
 /// HTTP and HTTPS from a local nginx. Returns the process exit status.
 int run_http1_get(const workload_options& options);
+
+/// corvid's HTTP/2 client vs libcurl over TLS (ALPN h2) against a local
+/// nghttpd: response-body streaming (64 MiB in DATA frames of up to 16 KiB),
+/// request-body streaming (1 MiB uploaded in 1 KiB pieces) and 100
+/// concurrent requests on one connection, with h2load's rate on the same
+/// server as the ceiling. Issue 3's goal (10%) is the verdict rule. Returns
+/// the process exit status.
+int run_h2(const workload_options& options);
 
 }  // namespace corvid::bench

@@ -5,6 +5,7 @@
 // peer can include it without pulling in BoringSSL.
 //
 //   PEER --url URL [--cacert FILE] [--fresh-connection] [--buffer-size N]
+//        [--http2] [--upload-size N --upload-chunk C] [--concurrent N]
 //   PEER --version
 //
 // The peer then reads one command per line on stdin: "run" performs one
@@ -13,6 +14,22 @@
 // Timestamps come from std::chrono::steady_clock (CLOCK_MONOTONIC) in both
 // peers; TTFB runs from just before the request is handed to the library to
 // the first body byte reaching the caller, total to the last body byte.
+//
+// A sample is one GET by default. The other shapes:
+//  - --http2: HTTP/2 over TLS (ALPN h2) is required; a sample whose response
+//    did not come over HTTP/2 is an error, never a silent HTTP/1.1 figure.
+//  - --upload-size N --upload-chunk C: a POST whose body (N bytes,
+//    Content-Type: application/octet-stream, no Content-Length) the library
+//    pulls from the peer C bytes per call, so it goes out as it is produced:
+//    over HTTP/1.1 chunked, over HTTP/2 as DATA frames. TTFB still runs to
+//    the first response body byte, so against a server that answers after
+//    the whole body (nghttpd --echo-upload) it covers the upload; the
+//    response body is whatever the server sends back (the echo).
+//  - --concurrent N: N requests issued at once on one connection (HTTP/2
+//    multiplexing); the line covers all of them: TTFB to the first body byte
+//    of any, total to the last body byte of the last, body_bytes summed,
+//    cpu_ns for the batch. A batch that opened more than one connection is
+//    an error.
 // cpu_ns is the CPU time (user + system, all threads) the peer process spent
 // on the whole sample, from just before the clock starts until the library
 // has finished with the response (connection back in its pool): unlike the
@@ -38,6 +55,10 @@ struct options {
     bool version = false;
     /// Receive buffer the peer asks its library for; 0 = the library's default.
     std::size_t buffer_size = 0;
+    bool http2 = false;             ///< require HTTP/2 over TLS (ALPN h2)
+    std::uint64_t upload_size = 0;  ///< request body bytes; 0 = a GET
+    std::size_t upload_chunk = 0;   ///< bytes handed to the library per call
+    std::size_t concurrent = 1;     ///< requests per sample, all at once
 };
 
 /// Parses the command line; on a usage error prints it and exits with 2.
@@ -46,7 +67,8 @@ inline options parse_options(int argc, char** argv) {
     auto usage = [&](std::string_view why) {
         std::fprintf(stderr,
                      "%s: %.*s\nusage: %s --url URL [--cacert FILE] [--fresh-connection] "
-                     "[--buffer-size N] | --version\n",
+                     "[--buffer-size N] [--http2] [--upload-size N --upload-chunk C] "
+                     "[--concurrent N] | --version\n",
                      argv[0], static_cast<int>(why.size()), why.data(), argv[0]);
         std::exit(2);
     };
@@ -66,14 +88,37 @@ inline options parse_options(int argc, char** argv) {
             o.fresh_connection = true;
         } else if (arg == "--buffer-size") {
             o.buffer_size = std::strtoull(value().c_str(), nullptr, 10);
+        } else if (arg == "--http2") {
+            o.http2 = true;
+        } else if (arg == "--upload-size") {
+            o.upload_size = std::strtoull(value().c_str(), nullptr, 10);
+        } else if (arg == "--upload-chunk") {
+            o.upload_chunk = std::strtoull(value().c_str(), nullptr, 10);
+        } else if (arg == "--concurrent") {
+            o.concurrent = std::strtoull(value().c_str(), nullptr, 10);
         } else if (arg == "--version") {
             o.version = true;
         } else {
             usage("unknown option");
         }
     }
-    if (!o.version && o.url.empty()) {
+    if (o.version) {
+        return o;
+    }
+    if (o.url.empty()) {
         usage("--url is required");
+    }
+    if ((o.upload_size == 0) != (o.upload_chunk == 0)) {
+        usage("--upload-size and --upload-chunk go together and must be positive");
+    }
+    if (o.concurrent < 1 || o.concurrent > 10'000) {
+        usage("--concurrent must be from 1 to 10000");
+    }
+    if (o.concurrent > 1 && o.upload_size != 0) {
+        usage("--concurrent and --upload-size do not combine");
+    }
+    if (o.concurrent > 1 && o.fresh_connection) {
+        usage("--concurrent shares one connection; --fresh-connection does not apply");
     }
     return o;
 }
@@ -93,6 +138,17 @@ inline bool next_run() {
         std::fflush(stdout);
     }
     return false;
+}
+
+/// One piece of an upload body, `size` bytes of a fixed printable pattern.
+/// Both peers send this same piece over and over (the last one cut short when
+/// the chunk does not divide the upload size), so their bodies are identical.
+inline std::string upload_piece(std::size_t size) {
+    std::string out(size, '\0');
+    for (std::size_t i = 0; i < size; ++i) {
+        out[i] = static_cast<char>('a' + i % 26);
+    }
+    return out;
 }
 
 inline std::int64_t now_ns() noexcept {
