@@ -216,7 +216,9 @@ void write_json_file(const workload_report& report, const std::string& path) {
         .field("warmup", report.settings.warmup)
         .field("repetitions", report.settings.repetitions)
         .field("quick", report.quick)
-        .field("order", "pairs alternate A,B then B,A; A is corvid");
+        .field("order",
+               "pairs alternate A,B then B,A; A is " +
+                   (report.runs.empty() ? std::string("corvid") : report.runs.front().a_name));
     w.key("verdict_rule")
         .begin_object()
         .field("min_improvement_percent", report.rule.min_improvement_percent)
