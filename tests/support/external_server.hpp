@@ -1,8 +1,9 @@
 #pragma once
 
 // Real peers for integration tests: nginx, tinyproxy, microsocks, nghttpd and
-// the python3-h2 test server (tests/support/h2_server.py) run as child processes, each in a fresh
-// temporary directory on a free loopback port, and are stopped when their handle is destroyed.
+// the python3-h2 test server (tests/support/h2_server.py) run as child
+// processes, each in a fresh temporary directory on a free loopback port, and
+// are stopped when their handle is destroyed.
 //
 // These are test fixtures, so they report failure by throwing
 // std::runtime_error with a message that names the binary, the Debian

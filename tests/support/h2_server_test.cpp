@@ -139,14 +139,14 @@ struct frame {
         auto b = [&](std::size_t i) {
             return static_cast<std::uint32_t>(static_cast<unsigned char>(payload.at(at + i)));
         };
-        return (b(0) << 24 | b(1) << 16 | b(2) << 8 | b(3)) & 0x7fffffffu;
+        return b(0) << 24 | b(1) << 16 | b(2) << 8 | b(3);
     }
-    // GOAWAY: last_stream_id, error code; RST_STREAM: error code;
-    // WINDOW_UPDATE: increment.
-    std::uint32_t goaway_last_stream_id() const { return u32(0); }
+    // Stream ids and window increments have a reserved top bit; error codes
+    // use all 32.
+    std::uint32_t goaway_last_stream_id() const { return u32(0) & 0x7fffffffu; }
     std::uint32_t goaway_error() const { return u32(4); }
     std::uint32_t rst_error() const { return u32(0); }
-    std::uint32_t window_increment() const { return u32(0); }
+    std::uint32_t window_increment() const { return u32(0) & 0x7fffffffu; }
 };
 
 // Splits a byte stream into frames; trailing partial bytes are ignored.
@@ -473,6 +473,21 @@ TEST_F(H2Server, BytesFollowThePattern) {
     EXPECT_EQ(zero.out, "0") << describe(zero);
 }
 
+TEST_F(H2Server, BytesRespectASmallClientWindow) {
+    // -w 10: nghttp's stream windows are 1023 bytes; nghttp2 would reset the
+    // stream (FLOW_CONTROL_ERROR) if the server sent beyond them.
+    auto r = nghttp({"-nv", "-w", "10", url("/bytes/20000")});
+    ASSERT_EQ(r.code, 0) << describe(r);
+    std::size_t total = 0;
+    for (const auto& length :
+         captures(r.out, R"(recv DATA frame <length=(\d+), flags=0x0\d, stream_id=13>)")) {
+        EXPECT_LE(std::stoul(length), 1023u);
+        total += std::stoul(length);
+    }
+    EXPECT_EQ(total, 20000u) << r.out;
+    EXPECT_FALSE(contains(r.out, "FLOW_CONTROL_ERROR")) << r.out;
+}
+
 TEST_F(H2Server, EchoReturnsBodyAndHeadersInOrder) {
     temp_dir dir("h2-echo");
     std::string body = pattern(70000) + "end";  // more than one 65535 window
@@ -598,7 +613,11 @@ TEST_F(H2Server, GoawayKeepsEarlierStreamsAndDropsLaterOnes) {
     ASSERT_NE(goaway, nullptr);
     EXPECT_EQ(goaway->goaway_last_stream_id(), 1u);
     EXPECT_EQ(goaway->goaway_error(), 0u);
+    // Stream 1 is finished after the GOAWAY, as GOAWAY promised.
     EXPECT_EQ(data_of(frames, 1), "chunk 0\nchunk 1\n");
+    EXPECT_EQ(frames.back().type, type_data);
+    EXPECT_EQ(frames.back().stream_id, 1u);
+    EXPECT_LT(goaway, &frames.back());
     EXPECT_EQ(count_frames(frames, type_headers, 3) + count_frames(frames, type_data, 3) +
                   count_frames(frames, type_rst_stream, 3),
               0u);
