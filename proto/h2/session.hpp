@@ -189,7 +189,8 @@ struct session_limits {
     /// INTERNAL_ERROR (nghttp2's way of refusing a field block mid-decode);
     /// its stream_closed_event has error header_list_too_large. Not
     /// advertised by itself: put MAX_HEADER_LIST_SIZE in the SETTINGS to
-    /// tell the peer.
+    /// tell the peer. Independently, nghttp2 1.52's HPACK decoder refuses any
+    /// single field over 64 KiB as a connection error (compression_error).
     std::uint32_t max_header_list_size = 64 * 1024;
     /// Largest header block this side sends (nghttp2's estimate,
     /// nghttp2_hd_deflate_bound). submit_request/submit_response/
@@ -205,14 +206,15 @@ struct session_limits {
     /// fatal http2_errc::flooded.
     std::size_t max_outbound_ack = 1000;
     /// nghttp2_option_set_max_settings: entries in one received SETTINGS
-    /// frame. Beyond it: fatal (flooded / protocol error, GOAWAY
-    /// ENHANCE_YOUR_CALM).
+    /// frame. Beyond it: fatal http2_errc::flooded (GOAWAY ENHANCE_YOUR_CALM).
     std::size_t max_settings = 32;
     /// nghttp2_option_set_stream_reset_rate_limit (rapid reset,
     /// CVE-2023-44487; server side only in nghttp2): a token bucket of
     /// `stream_reset_burst` tokens refilled at `stream_reset_rate` per second;
-    /// each received RST_STREAM takes one; when empty the session ends with
-    /// GOAWAY (fatal, flooded).
+    /// each received RST_STREAM takes one; when empty nghttp2 sends GOAWAY
+    /// (INTERNAL_ERROR, its choice) and the session reports fatal
+    /// http2_errc::flooded. nghttp2 reads CLOCK_MONOTONIC for the refill
+    /// itself: the one clock inside the codec.
     std::uint64_t stream_reset_burst = 1000;
     std::uint64_t stream_reset_rate = 33;
     /// nghttp2_option_set_max_continuations: CONTINUATION frames after one
