@@ -283,9 +283,191 @@ asio::awaitable<void> await_continue_or_timeout(connection& conn) {
 
 }  // namespace
 
+// -------------------------------------------------------------- HTTP/2 ---
+
+h2_exchange::~h2_exchange() {
+    if (!complete && conn && stream) {
+        conn->cancel(stream);  // RST_STREAM CANCEL; the connection stays up
+    }
+    if (dog) {
+        dog->disarm();
+    }
+}
+
+std::error_code h2_exchange::fail(std::error_code ec) {
+    error = ec;
+    if (!complete && conn && stream) {
+        conn->cancel(stream);
+    }
+    complete = true;
+    dog->disarm();
+    return ec;
+}
+
+asio::awaitable<result<std::string_view>> h2_exchange::next_wire_chunk() {
+    for (;;) {
+        if (error) {
+            co_return error;
+        }
+        if (complete) {
+            co_return std::string_view{};
+        }
+        if (!stream->chunks.empty()) {
+            current = std::move(stream->chunks.front());
+            stream->chunks.pop_front();
+            conn->consumed(stream, current.size());  // reopens the window
+            wire_bytes += current.size();
+            co_return std::string_view(current);
+        }
+        if (stream->ended) {
+            complete = true;
+            trailers = std::move(stream->trailers);
+            timings.total = seconds_since(start);
+            dog->disarm();
+            co_return std::string_view{};
+        }
+        if (stream->error) {
+            co_return fail(dog->translate(stream->error));
+        }
+        co_await stream->wait();
+        dog->touch();
+    }
+}
+
+std::vector<std::string> client_impl::alpn_for(const corvid::url& target) const {
+    if (!target.is_tls()) {
+        return {};
+    }
+    switch (options.http_version) {
+        case http_version_policy::http1_1:
+            return {"http/1.1"};
+        case http_version_policy::http2_prior_knowledge:
+            return {"h2"};
+        default:
+            return {"h2", "http/1.1"};
+    }
+}
+
+std::shared_ptr<h2_connection> client_impl::find_h2(const std::string& key) {
+    auto it = h2_connections.find(key);
+    if (it == h2_connections.end()) {
+        return nullptr;
+    }
+    for (auto& c : it->second) {
+        if (c->can_open_stream()) {
+            return c;
+        }
+    }
+    return nullptr;
+}
+
+result<std::shared_ptr<h2_connection>> client_impl::adopt_h2(std::unique_ptr<connection> conn) {
+    auto session = h2::client_session::create();
+    if (!session) {
+        return session.error();
+    }
+    auto h2c = std::make_shared<h2_connection>(executor, std::move(conn->stream),
+                                               std::move(*session), conn->pool_key, conn->id);
+    h2c->info = conn->info;
+    h2c->host = conn->host;
+    std::weak_ptr<client_impl> weak = weak_from_this();
+    h2c->on_closed = [weak](h2_connection& closed) {
+        auto self = weak.lock();
+        if (!self) {
+            return;
+        }
+        auto& list = self->h2_connections[closed.pool_key];
+        std::erase_if(list, [&](const auto& c) { return c.get() == &closed; });
+        self->pool.release(closed.pool_key);
+        if (self->options.trace) {
+            self->options.trace("Connection #" + std::to_string(closed.id) + " (HTTP/2) closed");
+        }
+    };
+    h2_connections[h2c->pool_key].push_back(h2c);
+    h2c->start();
+    if (options.trace) {
+        options.trace("Using HTTP/2 on connection #" + std::to_string(h2c->id));
+    }
+    return h2c;
+}
+
+asio::awaitable<result<std::shared_ptr<exchange>>> client_impl::exchange_h2(
+    std::shared_ptr<h2_connection> conn, outgoing& out, const corvid::headers& fields,
+    std::shared_ptr<net::watchdog> dog, clock::time_point start) {
+    auto ex = std::make_shared<h2_exchange>();
+    ex->conn = conn;
+    ex->dog = dog;
+    ex->start = start;
+    h2::request_head head;
+    head.method = out.method;
+    head.scheme = out.target.scheme;
+    head.authority = std::string(fields.get("Host").value_or(out.target.authority()));
+    head.path = out.target.target;
+    head.fields = fields;  // the session drops Host, Transfer-Encoding and friends
+    const bool has_body = !out.body.empty() || static_cast<bool>(out.body_stream);
+    auto opened = conn->open(head, !has_body);
+    if (!opened) {
+        co_return opened.error();
+    }
+    ex->stream = *opened;
+    auto stream = ex->stream;
+    // A timeout or cancel ends this stream only: the connection is shared.
+    dog->on_fire(
+        [c = std::weak_ptr<h2_connection>(conn), stream, d = std::weak_ptr<net::watchdog>(dog)] {
+            if (auto watchdog = d.lock()) {
+                stream->error = watchdog->reason();
+            }
+            if (auto h2c = c.lock()) {
+                h2c->cancel(stream);
+            }
+            stream->notify();
+        });
+
+    if (out.body_stream) {
+        out.body_stream_started = true;
+        for (;;) {
+            auto piece = co_await out.body_stream();
+            if (!piece) {
+                ex->fail(client_errc::request_body_failed);
+                co_return piece.error();
+            }
+            auto sent = co_await conn->send_body(stream, *piece, piece->empty());
+            if (!sent) {
+                auto ec = dog->translate(sent.error());
+                ex->fail(ec);
+                co_return ec;
+            }
+            if (piece->empty()) {
+                break;
+            }
+        }
+    } else if (has_body) {
+        if (auto sent = conn->send_body(stream, std::string(out.body)); !sent) {
+            ex->fail(sent.error());
+            co_return sent.error();
+        }
+    }
+    while (!stream->head_received && !stream->error) {
+        co_await stream->wait();
+    }
+    if (!stream->head_received) {
+        auto ec = dog->translate(stream->error);
+        ex->fail(ec);
+        co_return ec;
+    }
+    ex->timings.start_transfer = seconds_since(start);
+    ex->status = stream->status;
+    ex->version = 20;
+    ex->fields = stream->fields;
+    ex->info = conn->info;
+    ex->has_body = !(stream->ended && stream->chunks.empty());
+    co_return std::shared_ptr<exchange>(ex);
+}
+
 asio::awaitable<result<std::shared_ptr<exchange>>> client_impl::exchange_h1(
     outgoing& out, const std::string& key, const std::string& head, bool expect_continue,
-    std::shared_ptr<net::watchdog> dog, clock::time_point start, std::size_t& connects_total) {
+    std::shared_ptr<net::watchdog> dog, clock::time_point start, std::size_t& connects_total,
+    std::shared_ptr<h2_connection>* upgraded) {
     const bool head_request = out.method == "HEAD";
     h1::parser_limits limits;
     limits.max_header_bytes = options.max_header_bytes;
@@ -307,7 +489,7 @@ asio::awaitable<result<std::shared_ptr<exchange>>> client_impl::exchange_h1(
         bool reused = conn != nullptr;
         if (!reused) {
             auto opened = co_await open_connection(out.target, proxy, options, tls_context.get(),
-                                                   *dog, start, ex->timings);
+                                                   *dog, start, ex->timings, alpn_for(out.target));
             if (!opened) {
                 pool.release(key);
                 co_return opened.error();
@@ -318,6 +500,18 @@ asio::awaitable<result<std::shared_ptr<exchange>>> client_impl::exchange_h1(
             conn->id = next_connection_id++;
             ++connects;
             ++connects_total;
+            const bool prior_knowledge =
+                options.http_version == http_version_policy::http2_prior_knowledge;
+            if (upgraded != nullptr && (conn->info.alpn == "h2" || prior_knowledge)) {
+                // HTTP/2: the connection becomes shared; the caller sends on it.
+                auto adopted = adopt_h2(std::move(conn));
+                if (!adopted) {
+                    pool.release(key);
+                    co_return adopted.error();
+                }
+                *upgraded = *adopted;
+                co_return std::shared_ptr<exchange>{};
+            }
         } else {
             conn->info.reused = true;
             auto now = seconds_since(start);
@@ -557,12 +751,84 @@ asio::awaitable<result<response>> client_impl::send(request req) {
         }
         const bool expect_continue =
             fields.has_token("Expect", "100-continue") && (!out.body.empty() || out.body_stream);
-        auto sent =
-            co_await exchange_h1(out, key, head, expect_continue, dog, start, connects_total);
-        if (!sent) {
-            co_return sent.error();
+        // HTTP/2 when the origin's connection speaks it (ALPN h2, or prior
+        // knowledge); through an HTTP proxy's absolute-form, HTTP/1.1 only.
+        const bool h2_possible =
+            !absolute_form && options.http_version != http_version_policy::http1_1 &&
+            (out.target.is_tls() ||
+             options.http_version == http_version_policy::http2_prior_knowledge);
+        std::shared_ptr<exchange> ex;
+        std::shared_ptr<h2_connection> refused_on;
+        for (int attempt = 0; attempt < 3 && !ex; ++attempt) {
+            std::shared_ptr<h2_connection> h2c;
+            if (h2_possible) {
+                h2c = find_h2(key);
+                // A connection being opened for this origin may be HTTP/2 and
+                // carry this request too: wait for it rather than open another.
+                while (!h2c && h2_connecting[key] > 0) {
+                    auto waiter = std::make_shared<asio::steady_timer>(executor);
+                    waiter->expires_at(asio::steady_timer::time_point::max());
+                    h2_waiters[key].push_back(waiter);
+                    dog->on_fire([waiter] { waiter->cancel(); });
+                    std::error_code ignored;
+                    co_await waiter->async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+                    dog->on_fire(nullptr);
+                    if (dog->reason()) {
+                        co_return dog->reason();
+                    }
+                    h2c = find_h2(key);
+                }
+                if (h2c && h2c == refused_on) {
+                    h2c = nullptr;  // it refused this request: use another connection
+                }
+            }
+            const bool h2_reused = h2c != nullptr;
+            if (!h2c) {
+                if (h2_possible) {
+                    ++h2_connecting[key];
+                }
+                auto sent = co_await exchange_h1(out, key, head, expect_continue, dog, start,
+                                                 connects_total, h2_possible ? &h2c : nullptr);
+                if (h2_possible) {
+                    --h2_connecting[key];
+                    for (auto& w : std::exchange(h2_waiters[key], {})) {
+                        w->cancel();
+                    }
+                }
+                if (!sent) {
+                    co_return sent.error();
+                }
+                if (*sent) {
+                    ex = std::move(*sent);  // served over HTTP/1.1
+                    break;
+                }
+            } else if (options.trace) {
+                options.trace("Re-using existing connection #" + std::to_string(h2c->id) +
+                              " with host " + out.target.host + " (HTTP/2, multiplexed)");
+            }
+            auto sent = co_await exchange_h2(h2c, out, fields, dog, start);
+            if (!sent) {
+                if (h2::is_retryable(sent.error()) && !out.body_stream_started) {
+                    if (options.trace) {
+                        options.trace("HTTP/2 stream not processed by the server (" +
+                                      sent.error().message() + "); retrying");
+                    }
+                    refused_on = h2c;
+                    continue;
+                }
+                co_return sent.error();
+            }
+            ex = std::move(*sent);
+            if (h2_reused) {
+                auto now = seconds_since(start);
+                ex->info.reused = true;
+                ex->timings.name_lookup = ex->timings.connect = now;
+                ex->timings.app_connect = ex->info.tls ? now : 0;
+            }
         }
-        std::shared_ptr<exchange> ex = std::move(*sent);
+        if (!ex) {
+            co_return http2_errc::stream_refused;
+        }
 
         // Cookies from every hop.
         if (options.enable_cookies) {
@@ -636,6 +902,11 @@ asio::awaitable<result<response>> client_impl::send(request req) {
         res.redirect_count = redirects;
         res.connection = ex->info;
         res.connects = connects_total;
+        if (ex->version == 20) {
+            // Shown as curl shows an HTTP/2 request: the HTTP/1.1 head's
+            // fields under an "HTTP/2" request line (the wire has HPACK).
+            head.replace(head.find(" HTTP/1.1\r\n"), 11, " HTTP/2\r\n");
+        }
         res.request_head = std::move(head);
         ex->timings.redirect = redirect_time;
 
@@ -747,6 +1018,11 @@ client::client(asio::any_io_executor executor, client_options options)
 
 client::~client() {
     impl_->pool.close_idle();
+    for (auto& [key, list] : std::map(impl_->h2_connections)) {
+        for (auto& c : list) {
+            c->close(net_errc::cancelled);
+        }
+    }
 }
 
 asio::awaitable<result<response>> client::send(request req) {
@@ -792,6 +1068,14 @@ std::size_t client::idle_connections() const noexcept {
 }
 void client::close_idle() {
     impl_->pool.close_idle();
+    // HTTP/2 connections without open streams are idle too.
+    for (auto& [key, list] : std::map(impl_->h2_connections)) {
+        for (auto& c : list) {
+            if (c->idle()) {
+                c->close(net_errc::cancelled);
+            }
+        }
+    }
 }
 
 }  // namespace corvid

@@ -173,7 +173,7 @@ result<proxy_config> parse_proxy(const std::string& text) {
 asio::awaitable<result<std::unique_ptr<connection>>> open_connection(
     const corvid::url& target, const proxy_config& proxy, const client_options& options,
     tls::client_context* tls_context, net::watchdog& dog, clock::time_point start,
-    corvid::timings& timings) {
+    corvid::timings& timings, const std::vector<std::string>& alpn) {
     auto executor = co_await asio::this_coro::executor;
     const bool via_proxy = proxy.type != proxy_config::kind::none;
     const corvid::url& first_hop = via_proxy ? proxy.address : target;
@@ -255,13 +255,17 @@ asio::awaitable<result<std::unique_ptr<connection>>> open_connection(
     if (target.is_tls()) {
         auto tls = std::make_unique<tls::tls_stream>(std::move(*socket), tls_context->native());
         raw = &tls->socket();
-        std::vector<std::string> alpn{"http/1.1"};
         auto hs = co_await tls->handshake_client(*tls_context, target.host, alpn, target.origin());
         if (!hs) {
             dog.on_fire(nullptr);
             co_return map_connect_error(hs.error());
         }
         auto info = tls->info();
+        if (options.http_version == http_version_policy::http2 && info.alpn != "h2") {
+            dog.on_fire(nullptr);
+            trace(options, "ALPN: server did not accept h2, which --http2 requires");
+            co_return tls_errc::alpn_mismatch;
+        }
         conn->info.tls = true;
         conn->info.tls_version = info.version;
         conn->info.tls_cipher = info.cipher;

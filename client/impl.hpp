@@ -4,10 +4,13 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "client/content_decoder.hpp"
+#include "client/h2_connection.hpp"
 #include "client/pool.hpp"
 #include "corvid/client.hpp"
 #include "net/watchdog.hpp"
@@ -40,7 +43,7 @@ result<proxy_config> parse_proxy(const std::string& text);
 asio::awaitable<result<std::unique_ptr<connection>>> open_connection(
     const corvid::url& target, const proxy_config& proxy, const client_options& options,
     tls::client_context* tls_context, net::watchdog& dog, clock::time_point start,
-    corvid::timings& timings);
+    corvid::timings& timings, const std::vector<std::string>& alpn);
 
 /// One response body being read, owned by the response: the part every
 /// protocol shares (content decoding, timings, trailers, completion) over a
@@ -93,6 +96,17 @@ struct h1_exchange final : exchange {
     void finish_ok();
 };
 
+/// An HTTP/2 exchange: one stream of a shared connection.
+struct h2_exchange final : exchange {
+    std::shared_ptr<h2_connection> conn;
+    std::shared_ptr<h2_stream> stream;
+    std::string current;  // the chunk handed out last
+
+    ~h2_exchange() override;
+    asio::awaitable<result<std::string_view>> next_wire_chunk() override;
+    std::error_code fail(std::error_code ec) override;
+};
+
 /// A request as it goes out on one hop (redirects rewrite it).
 struct outgoing {
     std::string method;
@@ -110,9 +124,23 @@ struct client_impl : std::enable_shared_from_this<client_impl> {
 
     /// One hop over HTTP/1.1: a pooled or new connection, the request, and
     /// the response head (1xx skipped, Expect: 100-continue honoured).
+    /// When a new connection negotiates h2, it is adopted into `*upgraded`
+    /// and a null exchange is returned: the caller sends over HTTP/2.
     asio::awaitable<result<std::shared_ptr<exchange>>> exchange_h1(
         outgoing& out, const std::string& pool_key, const std::string& head, bool expect_continue,
-        std::shared_ptr<net::watchdog> dog, clock::time_point start, std::size_t& connects_total);
+        std::shared_ptr<net::watchdog> dog, clock::time_point start, std::size_t& connects_total,
+        std::shared_ptr<h2_connection>* upgraded);
+
+    /// One hop over HTTP/2 on `conn`.
+    asio::awaitable<result<std::shared_ptr<exchange>>> exchange_h2(
+        std::shared_ptr<h2_connection> conn, outgoing& out, const corvid::headers& fields,
+        std::shared_ptr<net::watchdog> dog, clock::time_point start);
+    /// A live HTTP/2 connection for `key` with room for a stream, if any.
+    std::shared_ptr<h2_connection> find_h2(const std::string& key);
+    /// Turns a new connection that negotiated h2 into a shared h2_connection.
+    result<std::shared_ptr<h2_connection>> adopt_h2(std::unique_ptr<connection> conn);
+    /// The ALPN list to offer for `target`.
+    std::vector<std::string> alpn_for(const corvid::url& target) const;
 
     /// Returns a connection whose response was fully read (or closes it).
     void recycle(std::unique_ptr<connection> conn, bool reusable);
@@ -124,6 +152,11 @@ struct client_impl : std::enable_shared_from_this<client_impl> {
     std::shared_ptr<tls::client_context> tls_context;
     detail::pool pool;
     cookie_jar jar;
+    std::map<std::string, std::vector<std::shared_ptr<h2_connection>>> h2_connections;
+    /// New connections being opened per key with h2 offered; requests for the
+    /// key wait for them (they may be multiplexed) instead of opening more.
+    std::map<std::string, std::size_t> h2_connecting;
+    std::map<std::string, std::vector<std::shared_ptr<asio::steady_timer>>> h2_waiters;
     std::size_t connects = 0;
     std::size_t next_connection_id = 0;
 };

@@ -164,7 +164,12 @@ const std::vector<option_def>& table() {
         {"compressed", 0, false, "",
          "ask for a compressed body (gzip, deflate, br, zstd) and decode it",
          flag(&options::compressed)},
-        {"http1.1", 0, false, "", "use HTTP/1.1", flag(&options::http1_1)},
+        {"http1.1", 0, false, "", "use HTTP/1.1 only", flag(&options::http1_1)},
+        {"http2", 0, false, "", "require HTTP/2 over TLS (ALPN h2); plain http:// stays HTTP/1.1",
+         flag(&options::http2)},
+        {"http2-prior-knowledge", 0, false, "",
+         "speak HTTP/2 at once, without negotiation (also h2c over plain TCP)",
+         flag(&options::http2_prior_knowledge)},
         {"proxy", 'x', true, "URL",
          "use a proxy: http://HOST:PORT (CONNECT), socks5://HOST:PORT, socks5h://HOST:PORT",
          [](options& o, std::string_view a, bool) {

@@ -66,6 +66,8 @@ struct options {
     std::string cacert;
     bool compressed = false;
     bool http1_1 = false;
+    bool http2 = false;
+    bool http2_prior_knowledge = false;
 
     std::string proxy;  ///< normalised to scheme://host:port; empty: none
 

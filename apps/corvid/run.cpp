@@ -158,7 +158,7 @@ int terminal_width() {
 }
 
 std::string response_head_text(const response& r) {
-    std::string out = r.version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+    std::string out = r.version == 20 ? "HTTP/2 " : r.version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
     out += std::to_string(r.status);
     if (!r.reason.empty()) {
         out += ' ';
@@ -212,7 +212,12 @@ client_options make_client_options(const options& o) {
     c.enable_cookies = !o.cookie_files.empty() || !o.cookie_jar.empty();
     c.tls.verify_peer = !o.insecure;
     c.tls.ca_file = o.cacert;
-    c.http_version = o.http1_1 ? http_version_policy::http1_1 : http_version_policy::any;
+    // As in curl, the last of --http1.1 / --http2 / --http2-prior-knowledge
+    // given is not tracked: the most specific wins.
+    c.http_version = o.http2_prior_knowledge ? http_version_policy::http2_prior_knowledge
+                     : o.http2               ? http_version_policy::http2
+                     : o.http1_1             ? http_version_policy::http1_1
+                                             : http_version_policy::any;
     c.proxy = o.proxy;
     // User-Agent and Accept go into the request's own fields, where -H can
     // override or remove them.

@@ -64,9 +64,13 @@ class cancel_token {
 /// Content-Length set by the caller the body is sent chunked.
 using body_source = std::function<asio::awaitable<result<std::string_view>>()>;
 
-/// What `--http1.1` and friends select. HTTP/2 arrives with a later issue;
-/// today every value but `http1_1` behaves as `any` over HTTP/1.1.
-enum class http_version_policy { any, http1_1 };
+/// Which HTTP version to use (curl's --http1.1, --http2, --http2-prior-knowledge).
+enum class http_version_policy {
+    any,                   ///< https: offer h2 and http/1.1 by ALPN; http: HTTP/1.1
+    http1_1,               ///< HTTP/1.1 only
+    http2,                 ///< https: require h2 (tls_errc::alpn_mismatch otherwise); http: HTTP/1.1
+    http2_prior_knowledge  ///< HTTP/2 without negotiation, also over plain TCP (h2c)
+};
 
 struct tls_options {
     bool verify_peer = true;         ///< verify chain and host name (off only with --insecure)
@@ -159,7 +163,7 @@ class response {
 
     int status = 0;
     std::string reason;
-    int version = 11;  ///< 10 or 11 for HTTP/1.x
+    int version = 11;  ///< 10 or 11 for HTTP/1.x, 20 for HTTP/2
     corvid::headers headers;
     std::string effective_url;  ///< after redirects
     int redirect_count = 0;

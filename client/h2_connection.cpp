@@ -1,0 +1,264 @@
+#include "client/h2_connection.hpp"
+
+#include <array>
+#include <type_traits>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+
+namespace corvid::detail {
+
+asio::awaitable<void> h2_stream::wait() {
+    std::error_code ignored;
+    signal.expires_at(asio::steady_timer::time_point::max());
+    co_await signal.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+}
+
+h2_connection::h2_connection(asio::any_io_executor executor, std::unique_ptr<net::stream> stream,
+                             h2::client_session session, std::string key, std::size_t number)
+    : pool_key(std::move(key)),
+      id(number),
+      executor_(executor),
+      stream_(std::move(stream)),
+      session_(std::move(session)),
+      write_signal_(executor) {}
+
+h2_connection::~h2_connection() {
+    if (stream_) {
+        stream_->close();
+    }
+}
+
+void h2_connection::start() {
+    auto self = shared_from_this();
+    asio::co_spawn(
+        executor_, [self] { return self->reader(); }, asio::detached);
+    asio::co_spawn(
+        executor_, [self] { return self->writer(); }, asio::detached);
+}
+
+bool h2_connection::can_open_stream() const noexcept {
+    return !closed_ && !dead() && session_.open_streams() < session_.peer().max_concurrent_streams;
+}
+
+result<std::shared_ptr<h2_stream>> h2_connection::open(const h2::request_head& head,
+                                                       bool end_stream) {
+    if (closed_) {
+        return error_ ? error_ : std::error_code(http2_errc::session_closing);
+    }
+    auto id_or_error = session_.submit_request(head, end_stream);
+    if (!id_or_error) {
+        return id_or_error.error();
+    }
+    auto stream = std::make_shared<h2_stream>(executor_);
+    stream->id = *id_or_error;
+    streams_.emplace(stream->id, stream);
+    wake_writer();
+    return stream;
+}
+
+asio::awaitable<result<void>> h2_connection::send_body(std::shared_ptr<h2_stream> stream,
+                                                       std::string_view bytes, bool end_stream) {
+    for (;;) {
+        if (stream->error) {
+            co_return stream->error;
+        }
+        auto taken = session_.submit_data(stream->id, bytes, end_stream);
+        if (!taken) {
+            co_return taken.error();
+        }
+        wake_writer();
+        if (*taken == bytes.size()) {
+            co_return result<void>{};  // all queued (and the end, if asked)
+        }
+        bytes.remove_prefix(*taken);
+        // The stream's send buffer is full: wait until the writer drains it.
+        stream->writable = false;
+        while (!stream->writable && !stream->error) {
+            co_await stream->wait();
+        }
+    }
+}
+
+result<void> h2_connection::send_body(const std::shared_ptr<h2_stream>& stream,
+                                      std::string&& bytes) {
+    if (auto ec = session_.submit_data(stream->id, std::move(bytes), true)) {
+        return ec;
+    }
+    wake_writer();
+    return {};
+}
+
+void h2_connection::consumed(const std::shared_ptr<h2_stream>& stream, std::size_t n) {
+    session_.consume(stream->id, n);
+    wake_writer();
+}
+
+void h2_connection::cancel(const std::shared_ptr<h2_stream>& stream) {
+    // Give back the window of what was received but never taken.
+    std::size_t unread = 0;
+    for (const auto& c : stream->chunks) {
+        unread += c.size();
+    }
+    stream->chunks.clear();
+    if (unread > 0) {
+        session_.consume(stream->id, unread);
+    }
+    if (!stream->closed && !closed_) {
+        (void)session_.reset_stream(stream->id, h2::wire_error::cancel);
+    }
+    streams_.erase(stream->id);
+    wake_writer();
+}
+
+void h2_connection::close(std::error_code ec) {
+    if (closed_) {
+        return;
+    }
+    closed_ = true;
+    if (!error_) {
+        error_ = ec;
+    }
+    for (auto& [sid, s] : streams_) {
+        if (!s->ended && !s->error) {
+            s->error = ec;
+        }
+        s->notify();
+    }
+    streams_.clear();
+    stream_->close();
+    wake_writer();
+    if (on_closed) {
+        auto cb = std::move(on_closed);
+        on_closed = nullptr;
+        cb(*this);
+    }
+}
+
+void h2_connection::dispatch_events() {
+    while (auto e = session_.next_event()) {
+        std::visit(
+            [this](auto& ev) {
+                using T = std::decay_t<decltype(ev)>;
+                if constexpr (std::is_same_v<T, h2::response_event>) {
+                    auto it = streams_.find(ev.stream_id);
+                    if (it == streams_.end() || ev.status < 200) {
+                        return;  // an abandoned stream, or an interim 1xx head
+                    }
+                    auto& s = *it->second;
+                    s.head_received = true;
+                    s.status = ev.status;
+                    s.fields = std::move(ev.fields);
+                    s.ended = ev.end_stream;
+                    s.notify();
+                } else if constexpr (std::is_same_v<T, h2::data_event>) {
+                    auto it = streams_.find(ev.stream_id);
+                    if (it == streams_.end()) {
+                        session_.consume(ev.stream_id, ev.data.size());
+                        return;
+                    }
+                    auto& s = *it->second;
+                    if (!ev.data.empty()) {
+                        s.chunks.emplace_back(ev.data);
+                    }
+                    if (ev.end_stream) {
+                        s.ended = true;
+                    }
+                    s.notify();
+                } else if constexpr (std::is_same_v<T, h2::trailers_event>) {
+                    if (auto it = streams_.find(ev.stream_id); it != streams_.end()) {
+                        it->second->trailers = std::move(ev.fields);
+                        it->second->ended = true;
+                        it->second->notify();
+                    }
+                } else if constexpr (std::is_same_v<T, h2::stream_closed_event>) {
+                    if (auto it = streams_.find(ev.stream_id); it != streams_.end()) {
+                        auto& s = *it->second;
+                        s.closed = true;
+                        if (ev.error && !s.ended) {
+                            s.error = ev.error;
+                        } else if (!s.ended && !s.head_received) {
+                            s.error = http2_errc::stream_reset;
+                        } else if (!s.ended) {
+                            s.ended = true;  // closed cleanly without END_STREAM seen
+                        }
+                        s.notify();
+                        streams_.erase(it);
+                    }
+                } else if constexpr (std::is_same_v<T, h2::stream_writable_event>) {
+                    if (auto it = streams_.find(ev.stream_id); it != streams_.end()) {
+                        it->second->writable = true;
+                        it->second->notify();
+                    }
+                }
+                // goaway, settings and ping acks: the session's state says it all.
+            },
+            *e);
+    }
+}
+
+asio::awaitable<void> h2_connection::reader() {
+    auto self = shared_from_this();
+    std::unique_ptr<char[]> buffer(new char[64 * 1024]);
+    while (!closed_) {
+        auto n = co_await stream_->read_some(std::span(buffer.get(), 64 * 1024));
+        if (closed_) {
+            co_return;
+        }
+        if (!n || *n == 0) {
+            close(n ? std::error_code(net_errc::connection_closed) : n.error());
+            co_return;
+        }
+        dispatch_events();  // writability events queued by the writer
+        auto ec = session_.receive(std::string_view(buffer.get(), *n));
+        dispatch_events();
+        wake_writer();
+        if (ec) {
+            // The session queued a GOAWAY: the writer sends it, then closes.
+            error_ = ec;
+            for (auto& [sid, s] : streams_) {
+                if (!s->ended && !s->error) {
+                    s->error = ec;
+                }
+                s->notify();
+            }
+            co_return;
+        }
+        if (!session_.want_read() && !session_.want_write()) {
+            close(net_errc::connection_closed);
+            co_return;
+        }
+    }
+}
+
+asio::awaitable<void> h2_connection::writer() {
+    auto self = shared_from_this();
+    for (;;) {
+        auto out = session_.pending_output();
+        dispatch_events();
+        if (!out.empty() && !closed_) {
+            std::array<asio::const_buffer, 1> buffers{asio::buffer(out.data(), out.size())};
+            auto written = co_await stream_->write(buffers);
+            if (!written) {
+                close(written.error());
+                co_return;
+            }
+            session_.consume_output(out.size());
+            continue;
+        }
+        if (closed_) {
+            co_return;
+        }
+        if (error_) {
+            close(error_);  // the GOAWAY is out
+            co_return;
+        }
+        write_signal_.expires_at(asio::steady_timer::time_point::max());
+        std::error_code ignored;
+        co_await write_signal_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    }
+}
+
+}  // namespace corvid::detail
