@@ -30,9 +30,11 @@
 // Lifetimes:
 // - data_event::data views the bytes passed to the receive() call that
 //   produced it, and is valid until the caller releases those bytes. Pull
-//   every event before the next receive(): receive() refuses to run with
-//   events still queued (http2_errc::events_pending), so a view can never
-//   outlive the call that filled the queue without the caller noticing.
+//   every event before the next receive(): receive() refuses to run while
+//   a data_event of an earlier call is still queued
+//   (http2_errc::events_pending), so a view can never outlive the call that
+//   filled the queue without the caller noticing. Other events are values
+//   and may wait.
 // - pending_output()'s view is valid until the next pending_output() or
 //   consume_output(). receive(), next_event() and every submit_*() leave it
 //   alone, so a reader may feed input while a write of that view is in flight.
@@ -363,7 +365,8 @@ class session_impl;
 // --- the session (common to both roles) -------------------------------------
 
 /// What client_session and server_session share. Not created directly.
-/// Movable (the nghttp2 session lives behind a stable pointer), not copyable.
+/// Movable (the nghttp2 session lives behind a stable pointer), not copyable;
+/// a moved-from session may only be destroyed or assigned to.
 class session {
   public:
     session(session&&) noexcept;
@@ -376,7 +379,7 @@ class session {
     /// connection error, or the sticky one when the session has already
     /// failed; then the caller still writes pending_output() (it holds a
     /// GOAWAY) and closes. Returns http2_errc::events_pending, consuming
-    /// nothing, when events of an earlier call have not been pulled.
+    /// nothing, when data events of an earlier call have not been pulled.
     /// The events one call queues are bounded by its input: pass reads of a
     /// bounded size (heads are also bounded by max_header_list_size each).
     std::error_code receive(std::string_view bytes);

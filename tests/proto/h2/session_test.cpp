@@ -817,6 +817,38 @@ TEST(H2Session, InvalidProfileIsRefused) {
     EXPECT_EQ(client_session::create(bad_window).error(), http2_errc::invalid_settings);
 }
 
+TEST(H2Session, OutputPullsAreBoundedByTheLimit) {
+    server_options so;
+    so.limits.output_buffer_limit = 40000;
+    session_pair p({}, so);
+    const std::int32_t id = p.client.submit_request(get(), true).value();
+    p.pump();
+    ASSERT_FALSE(p.server.submit_response(id, 200, {}, false));
+    ASSERT_FALSE(p.server.submit_data(id, pattern(600 * 1000), true));
+    std::size_t pulls = 0;
+    std::size_t total = 0;
+    for (std::string_view out = p.server.pending_output(); !out.empty();
+         out = p.server.pending_output()) {
+        // The limit, plus at most one DATA frame (16 KiB payload + header).
+        EXPECT_LE(out.size(), 40000u + 16384 + 9);
+        // Write it in two parts, as a socket might.
+        const std::size_t half = out.size() / 2;
+        const std::string bytes(out);
+        p.server.consume_output(half);
+        const std::string_view rest = p.server.pending_output();
+        EXPECT_EQ(rest.substr(0, out.size() - half), std::string_view(bytes).substr(half));
+        p.server.consume_output(out.size() - half);
+        ASSERT_FALSE(p.client.receive(bytes));
+        p.client_log.drain(p.client);
+        total += bytes.size();
+        ++pulls;
+    }
+    p.pump();
+    EXPECT_GT(pulls, 10u);
+    EXPECT_GT(total, 600u * 1000);
+    EXPECT_EQ(p.client_log.streams.at(id).body.size(), 600u * 1000);
+}
+
 TEST(H2Session, OutputIsGatheredIntoOnePull) {
     session_pair p;
     for (int i = 0; i < 20; ++i) {
