@@ -11,6 +11,7 @@
 #include "net/stream.hpp"
 #include "proto/h1/request_parser.hpp"
 #include "proto/h1/serializer.hpp"
+#include "proto/h2/session.hpp"
 
 namespace corvid::server {
 
@@ -184,6 +185,28 @@ asio::awaitable<void> http1_server::serve(asio::ip::tcp::socket socket) {
     std::string buffer(64 * 1024, '\0');
     std::size_t begin = 0;
     std::size_t end = 0;
+    if (options_.http2 && tls != nullptr && tls->info().alpn == "h2") {
+        co_await serve_h2(*stream, {});
+        co_return;
+    }
+    if (options_.http2 && tls == nullptr) {
+        // h2c with prior knowledge: the connection opens with the preface.
+        static constexpr std::string_view preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+        while (end < preface.size() &&
+               std::string_view(buffer.data(), end) == preface.substr(0, end)) {
+            auto n =
+                co_await stream->read_some(std::span(buffer.data() + end, buffer.size() - end));
+            if (!n || *n == 0) {
+                stream->close();
+                co_return;
+            }
+            end += *n;
+        }
+        if (std::string_view(buffer.data(), std::min(end, preface.size())) == preface) {
+            co_await serve_h2(*stream, buffer.substr(0, end));
+            co_return;
+        }
+    }
     h1::parser_limits limits = options_.limits;
     limits.max_body_bytes = options_.max_request_body;
     h1::request_parser parser(limits);

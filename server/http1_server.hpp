@@ -1,6 +1,6 @@
 #pragma once
 
-// A small HTTP/1.1 server on corvid's own codec and TLS layer: the in-process
+// A small HTTP/1.1 and HTTP/2 server on corvid's own codecs and TLS layer: the in-process
 // fixture for tests, the demo and benchmarks now, the base of corvid-server's
 // HTTP/1.1 listener later.
 //
@@ -63,6 +63,12 @@ struct server_options {
     h1::parser_limits limits;
     std::uint64_t max_request_body = 16 * 1024 * 1024;
     std::chrono::milliseconds idle_timeout{30'000};  ///< keep-alive connections
+    /// Serve HTTP/2 too: over TLS when ALPN selects "h2" (list "h2" in the
+    /// server context's ALPN), and over plain TCP when a connection opens
+    /// with the HTTP/2 preface (h2c with prior knowledge).
+    bool http2 = true;
+    /// Most concurrent streams per HTTP/2 connection.
+    std::uint32_t max_concurrent_streams = 100;
 };
 
 class http1_server : public std::enable_shared_from_this<http1_server> {
@@ -87,6 +93,8 @@ class http1_server : public std::enable_shared_from_this<http1_server> {
                  std::shared_ptr<tls::server_context> tls, server_options options);
     asio::awaitable<void> accept_loop();
     asio::awaitable<void> serve(asio::ip::tcp::socket socket);
+    /// Serves one HTTP/2 connection; `received` holds bytes already read.
+    asio::awaitable<void> serve_h2(net::stream& stream, std::string received);
 
     asio::any_io_executor executor_;
     handler handler_;

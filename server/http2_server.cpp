@@ -1,0 +1,268 @@
+// The HTTP/2 side of http1_server: one connection, many concurrent streams.
+// A reader feeds the sans-I/O h2::server_session, each complete request runs
+// the handler in its own coroutine, and a writer sends whatever the session
+// has queued. Everything runs on the connection's executor.
+
+#include <array>
+#include <map>
+#include <type_traits>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include "proto/h2/session.hpp"
+#include "server/http1_server.hpp"
+
+namespace corvid::server {
+
+namespace {
+
+struct h2_connection_state {
+    explicit h2_connection_state(asio::any_io_executor ex, h2::server_session s)
+        : session(std::move(s)), write_signal(ex), executor(ex) {}
+
+    h2::server_session session;
+    asio::steady_timer write_signal;
+    asio::any_io_executor executor;
+    std::map<std::int32_t, incoming_request> requests;                    // bodies being received
+    std::map<std::int32_t, std::shared_ptr<asio::steady_timer>> blocked;  // full send buffers
+    bool closed = false;
+    bool writer_exited = false;
+    std::shared_ptr<asio::steady_timer> writer_exit;  // cancelled when the writer ends
+
+    void wake_writer() { write_signal.cancel(); }
+};
+
+// Queues `bytes` on a stream, waiting while its send buffer is full.
+asio::awaitable<bool> send_data(std::shared_ptr<h2_connection_state> st, std::int32_t id,
+                                std::string_view bytes, bool end_stream) {
+    for (;;) {
+        if (st->closed) {
+            co_return false;
+        }
+        auto taken = st->session.submit_data(id, bytes, end_stream);
+        if (!taken) {
+            co_return false;
+        }
+        st->wake_writer();
+        if (*taken == bytes.size()) {
+            co_return true;
+        }
+        bytes.remove_prefix(*taken);
+        auto waiter = std::make_shared<asio::steady_timer>(st->executor);
+        waiter->expires_at(asio::steady_timer::time_point::max());
+        st->blocked[id] = waiter;
+        std::error_code ignored;
+        co_await waiter->async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    }
+}
+
+asio::awaitable<void> respond(std::shared_ptr<h2_connection_state> st, std::int32_t id,
+                              incoming_request req, handler h) {
+    auto res = co_await h(req);
+    if (st->closed) {
+        co_return;
+    }
+    std::error_code ignored;
+    if (res.delay.count() > 0) {
+        asio::steady_timer t(st->executor, res.delay);
+        co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    }
+    const bool head_method = req.method == "HEAD";
+    const bool chunked = !res.chunks.empty();
+    if (!chunked && !res.fields.contains("Content-Length") && res.status != 204 &&
+        res.status != 304) {
+        res.fields.add("content-length", std::to_string(res.body.size()));
+    }
+    const bool no_body = head_method || (!chunked && res.body.empty() && res.trailers.empty());
+    if (st->session.submit_response(id, res.status, res.fields, no_body)) {
+        co_return;  // the stream is gone (reset by the client)
+    }
+    st->wake_writer();
+    if (no_body) {
+        co_return;
+    }
+    if (!chunked) {
+        if (!co_await send_data(st, id, res.body, res.trailers.empty())) {
+            co_return;
+        }
+    } else {
+        auto next_at = std::chrono::steady_clock::now();
+        for (const auto& chunk : res.chunks) {
+            if (res.chunk_interval.count() > 0) {
+                next_at += res.chunk_interval;  // absolute deadlines: no drift
+                asio::steady_timer t(st->executor, next_at);
+                co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+            }
+            if (!co_await send_data(st, id, chunk, false)) {
+                co_return;
+            }
+        }
+        if (res.trailers.empty() && !co_await send_data(st, id, {}, true)) {
+            co_return;
+        }
+    }
+    if (!res.trailers.empty()) {
+        (void)st->session.submit_trailers(id, res.trailers);
+        st->wake_writer();
+    }
+}
+
+}  // namespace
+
+asio::awaitable<void> http1_server::serve_h2(net::stream& stream, std::string received) {
+    h2::server_options opts;
+    opts.limits.max_concurrent_streams = options_.max_concurrent_streams;
+    auto created = h2::server_session::create(opts);
+    if (!created) {
+        stream.close();
+        co_return;
+    }
+    auto st = std::make_shared<h2_connection_state>(executor_, std::move(*created));
+    std::error_code ignored;
+    std::string remote = stream.socket().remote_endpoint(ignored).address().to_string();
+    const bool is_tls = tls_ != nullptr;
+    auto self = shared_from_this();
+
+    // The writer: sends queued frames, wakes handlers whose buffers drained.
+    // It uses `stream`, so serve_h2 returns only after it has ended.
+    st->writer_exit = std::make_shared<asio::steady_timer>(executor_);
+    st->writer_exit->expires_at(asio::steady_timer::time_point::max());
+    asio::co_spawn(
+        executor_,
+        [st, &stream]() -> asio::awaitable<void> {
+            struct on_exit {
+                h2_connection_state& s;
+                ~on_exit() {
+                    s.writer_exited = true;
+                    s.writer_exit->cancel();
+                }
+            } guard{*st};
+            for (;;) {
+                auto out = st->session.pending_output();
+                while (auto e = st->session.next_event()) {
+                    if (auto* w = std::get_if<h2::stream_writable_event>(&*e)) {
+                        if (auto it = st->blocked.find(w->stream_id); it != st->blocked.end()) {
+                            it->second->cancel();
+                            st->blocked.erase(it);
+                        }
+                    }
+                }
+                if (!out.empty() && !st->closed) {
+                    std::array<asio::const_buffer, 1> b{asio::buffer(out.data(), out.size())};
+                    if (!co_await stream.write(b)) {
+                        st->closed = true;
+                        stream.close();
+                        co_return;
+                    }
+                    st->session.consume_output(out.size());
+                    continue;
+                }
+                if (st->closed) {
+                    co_return;
+                }
+                st->write_signal.expires_at(asio::steady_timer::time_point::max());
+                std::error_code e;
+                co_await st->write_signal.async_wait(asio::redirect_error(asio::use_awaitable, e));
+            }
+        },
+        asio::detached);
+
+    auto dispatch = [&](std::int32_t id) {
+        auto it = st->requests.find(id);
+        if (it == st->requests.end()) {
+            return;
+        }
+        auto req = std::move(it->second);
+        st->requests.erase(it);
+        ++served_;
+        asio::co_spawn(executor_, respond(st, id, std::move(req), handler_), asio::detached);
+    };
+
+    std::unique_ptr<char[]> buffer(new char[64 * 1024]);
+    std::string_view pending = received;
+    for (;;) {
+        std::string_view input = pending;
+        if (input.empty()) {
+            auto n = co_await stream.read_some(std::span(buffer.get(), 64 * 1024));
+            if (!n || *n == 0) {
+                break;
+            }
+            input = std::string_view(buffer.get(), *n);
+        }
+        pending = {};
+        auto ec = st->session.receive(input);
+        while (auto e = st->session.next_event()) {
+            std::visit(
+                [&](auto& ev) {
+                    using T = std::decay_t<decltype(ev)>;
+                    if constexpr (std::is_same_v<T, h2::request_event>) {
+                        incoming_request req;
+                        req.method = ev.head.method;
+                        req.target = ev.head.path;
+                        req.version = 20;
+                        req.fields = std::move(ev.head.fields);
+                        if (!ev.head.authority.empty() && !req.fields.contains("host")) {
+                            req.fields.add("host", ev.head.authority);
+                        }
+                        req.remote_address = remote;
+                        req.tls = is_tls;
+                        st->requests[ev.stream_id] = std::move(req);
+                        if (ev.end_stream) {
+                            dispatch(ev.stream_id);
+                        }
+                    } else if constexpr (std::is_same_v<T, h2::data_event>) {
+                        st->session.consume(ev.stream_id, ev.data.size());
+                        auto it = st->requests.find(ev.stream_id);
+                        if (it != st->requests.end()) {
+                            if (it->second.body.size() + ev.data.size() >
+                                options_.max_request_body) {
+                                (void)st->session.reset_stream(ev.stream_id,
+                                                               h2::wire_error::refused_stream);
+                                st->requests.erase(it);
+                                return;
+                            }
+                            it->second.body.append(ev.data);
+                        }
+                        if (ev.end_stream) {
+                            dispatch(ev.stream_id);
+                        }
+                    } else if constexpr (std::is_same_v<T, h2::trailers_event>) {
+                        if (auto it = st->requests.find(ev.stream_id); it != st->requests.end()) {
+                            it->second.trailers = std::move(ev.fields);
+                        }
+                        dispatch(ev.stream_id);
+                    } else if constexpr (std::is_same_v<T, h2::stream_closed_event>) {
+                        st->requests.erase(ev.stream_id);
+                        if (auto it = st->blocked.find(ev.stream_id); it != st->blocked.end()) {
+                            it->second->cancel();
+                            st->blocked.erase(it);
+                        }
+                    }
+                },
+                *e);
+        }
+        st->wake_writer();
+        if (ec || (!st->session.want_read() && !st->session.want_write())) {
+            break;
+        }
+    }
+    // Let the writer flush a final GOAWAY (briefly), then close and wait for
+    // it to end: it uses `stream`, which the caller destroys after us.
+    asio::steady_timer grace(executor_, std::chrono::milliseconds(20));
+    co_await grace.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    st->closed = true;
+    for (auto& [id, w] : st->blocked) {
+        w->cancel();
+    }
+    stream.close();
+    st->wake_writer();
+    while (!st->writer_exited) {
+        co_await st->writer_exit->async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    }
+}
+
+}  // namespace corvid::server
