@@ -1,6 +1,8 @@
 // The request pipeline: URL -> headers -> pooled connection -> request bytes
 // -> response head (1xx, redirects, cookies, decoding) -> streamed body.
 
+#include <algorithm>
+
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
@@ -285,6 +287,16 @@ asio::awaitable<void> await_continue_or_timeout(connection& conn) {
 
 // -------------------------------------------------------------- HTTP/2 ---
 
+namespace {
+
+void wake_all(std::vector<std::shared_ptr<asio::steady_timer>>& waiters) {
+    for (auto& w : std::exchange(waiters, {})) {
+        w->cancel();
+    }
+}
+
+}  // namespace
+
 h2_exchange::~h2_exchange() {
     if (!complete && conn && stream) {
         conn->cancel(stream);  // RST_STREAM CANCEL; the connection stays up
@@ -300,7 +312,9 @@ std::error_code h2_exchange::fail(std::error_code ec) {
         conn->cancel(stream);
     }
     complete = true;
-    dog->disarm();
+    if (dog) {
+        dog->disarm();
+    }
     return ec;
 }
 
@@ -348,13 +362,14 @@ std::vector<std::string> client_impl::alpn_for(const corvid::url& target) const 
     }
 }
 
-std::shared_ptr<h2_connection> client_impl::find_h2(const std::string& key) {
+std::shared_ptr<h2_connection> client_impl::find_h2(const std::string& key,
+                                                    const h2_connection* avoid) {
     auto it = h2_connections.find(key);
     if (it == h2_connections.end()) {
         return nullptr;
     }
     for (auto& c : it->second) {
-        if (c->can_open_stream()) {
+        if (c.get() != avoid && c->can_open_stream()) {
             return c;
         }
     }
@@ -371,6 +386,13 @@ result<std::shared_ptr<h2_connection>> client_impl::adopt_h2(std::unique_ptr<con
     h2c->info = conn->info;
     h2c->host = conn->host;
     std::weak_ptr<client_impl> weak = weak_from_this();
+    // Requests waiting for room on this origin's connections look again
+    // when there may be some, or when a connection slot frees up.
+    h2c->on_capacity = [weak](h2_connection& c) {
+        if (auto self = weak.lock()) {
+            wake_all(self->h2_waiters[c.pool_key]);
+        }
+    };
     h2c->on_closed = [weak](h2_connection& closed) {
         auto self = weak.lock();
         if (!self) {
@@ -379,6 +401,7 @@ result<std::shared_ptr<h2_connection>> client_impl::adopt_h2(std::unique_ptr<con
         auto& list = self->h2_connections[closed.pool_key];
         std::erase_if(list, [&](const auto& c) { return c.get() == &closed; });
         self->pool.release(closed.pool_key);
+        wake_all(self->h2_waiters[closed.pool_key]);
         if (self->options.trace) {
             self->options.trace("Connection #" + std::to_string(closed.id) + " (HTTP/2) closed");
         }
@@ -422,20 +445,26 @@ asio::awaitable<result<std::shared_ptr<exchange>>> client_impl::exchange_h2(
             }
             stream->notify();
         });
+    // Before the head, a failed stream is abandoned but the request may go on
+    // (a retry on another connection) under the same watchdog: keep it armed.
+    auto abandon = [&](std::error_code ec) {
+        dog->on_fire(nullptr);
+        ex->dog = nullptr;
+        ex->fail(ec);
+        return ec;
+    };
 
     if (out.body_stream) {
         out.body_stream_started = true;
         for (;;) {
             auto piece = co_await out.body_stream();
             if (!piece) {
-                ex->fail(client_errc::request_body_failed);
+                abandon(client_errc::request_body_failed);
                 co_return piece.error();
             }
             auto sent = co_await conn->send_body(stream, *piece, piece->empty());
             if (!sent) {
-                auto ec = dog->translate(sent.error());
-                ex->fail(ec);
-                co_return ec;
+                co_return abandon(dog->translate(sent.error()));
             }
             if (piece->empty()) {
                 break;
@@ -443,17 +472,14 @@ asio::awaitable<result<std::shared_ptr<exchange>>> client_impl::exchange_h2(
         }
     } else if (has_body) {
         if (auto sent = conn->send_body(stream, std::string(out.body)); !sent) {
-            ex->fail(sent.error());
-            co_return sent.error();
+            co_return abandon(sent.error());
         }
     }
     while (!stream->head_received && !stream->error) {
         co_await stream->wait();
     }
     if (!stream->head_received) {
-        auto ec = dog->translate(stream->error);
-        ex->fail(ec);
-        co_return ec;
+        co_return abandon(dog->translate(stream->error));
     }
     ex->timings.start_transfer = seconds_since(start);
     ex->status = stream->status;
@@ -510,6 +536,7 @@ asio::awaitable<result<std::shared_ptr<exchange>>> client_impl::exchange_h1(
                     co_return adopted.error();
                 }
                 *upgraded = *adopted;
+                ex->dog = nullptr;  // the request goes on under this watchdog: keep it armed
                 co_return std::shared_ptr<exchange>{};
             }
         } else {
@@ -761,25 +788,38 @@ asio::awaitable<result<response>> client_impl::send(request req) {
         std::shared_ptr<h2_connection> refused_on;
         for (int attempt = 0; attempt < 3 && !ex; ++attempt) {
             std::shared_ptr<h2_connection> h2c;
-            if (h2_possible) {
-                h2c = find_h2(key);
-                // A connection being opened for this origin may be HTTP/2 and
-                // carry this request too: wait for it rather than open another.
-                while (!h2c && h2_connecting[key] > 0) {
-                    auto waiter = std::make_shared<asio::steady_timer>(executor);
-                    waiter->expires_at(asio::steady_timer::time_point::max());
-                    h2_waiters[key].push_back(waiter);
-                    dog->on_fire([waiter] { waiter->cancel(); });
-                    std::error_code ignored;
-                    co_await waiter->async_wait(asio::redirect_error(asio::use_awaitable, ignored));
-                    dog->on_fire(nullptr);
-                    if (dog->reason()) {
-                        co_return dog->reason();
-                    }
-                    h2c = find_h2(key);
+            // An HTTP/2 connection of the origin with room for the stream
+            // (not the one that refused it). Failing that, wait rather than
+            // open another connection while one may soon have room: a
+            // connection being opened (it may be HTTP/2), one whose SETTINGS
+            // (the stream limit) have not arrived, or all of the origin's
+            // connection slots in use (a stream will close).
+            while (h2_possible) {
+                h2c = find_h2(key, refused_on.get());
+                if (h2c) {
+                    break;
                 }
-                if (h2c && h2c == refused_on) {
-                    h2c = nullptr;  // it refused this request: use another connection
+                auto& open_h2 = h2_connections[key];
+                const bool at_limit = open_h2.size() + h2_connecting[key] >=
+                                      std::max<std::size_t>(options.max_connections_per_origin, 1);
+                if (at_limit && refused_on && refused_on->can_open_stream()) {
+                    h2c = refused_on;  // no other connection may open: try it again
+                    break;
+                }
+                const bool settling = std::any_of(open_h2.begin(), open_h2.end(),
+                                                  [](const auto& c) { return c->settling(); });
+                if (h2_connecting[key] == 0 && !settling && !at_limit) {
+                    break;  // open a new connection
+                }
+                auto waiter = std::make_shared<asio::steady_timer>(executor);
+                waiter->expires_at(asio::steady_timer::time_point::max());
+                h2_waiters[key].push_back(waiter);
+                dog->on_fire([waiter] { waiter->cancel(); });
+                std::error_code ignored;
+                co_await waiter->async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+                dog->on_fire(nullptr);
+                if (dog->reason()) {
+                    co_return dog->reason();
                 }
             }
             const bool h2_reused = h2c != nullptr;
@@ -791,9 +831,7 @@ asio::awaitable<result<response>> client_impl::send(request req) {
                                                  connects_total, h2_possible ? &h2c : nullptr);
                 if (h2_possible) {
                     --h2_connecting[key];
-                    for (auto& w : std::exchange(h2_waiters[key], {})) {
-                        w->cancel();
-                    }
+                    wake_all(h2_waiters[key]);
                 }
                 if (!sent) {
                     co_return sent.error();

@@ -40,7 +40,8 @@ void h2_connection::start() {
 }
 
 bool h2_connection::can_open_stream() const noexcept {
-    return !closed_ && !dead() && session_.open_streams() < session_.peer().max_concurrent_streams;
+    return !closed_ && !dead() && session_.peer_settings_received() &&
+           session_.open_streams() < session_.peer().max_concurrent_streams;
 }
 
 result<std::shared_ptr<h2_stream>> h2_connection::open(const h2::request_head& head,
@@ -138,9 +139,10 @@ void h2_connection::close(std::error_code ec) {
 }
 
 void h2_connection::dispatch_events() {
+    bool capacity = false;
     while (auto e = session_.next_event()) {
         std::visit(
-            [this](auto& ev) {
+            [this, &capacity](auto& ev) {
                 using T = std::decay_t<decltype(ev)>;
                 if constexpr (std::is_same_v<T, h2::response_event>) {
                     auto it = streams_.find(ev.stream_id);
@@ -174,6 +176,7 @@ void h2_connection::dispatch_events() {
                         it->second->notify();
                     }
                 } else if constexpr (std::is_same_v<T, h2::stream_closed_event>) {
+                    capacity = true;
                     if (auto it = streams_.find(ev.stream_id); it != streams_.end()) {
                         auto& s = *it->second;
                         s.closed = true;
@@ -187,15 +190,20 @@ void h2_connection::dispatch_events() {
                         s.notify();
                         streams_.erase(it);
                     }
+                } else if constexpr (std::is_same_v<T, h2::settings_event>) {
+                    capacity = true;
                 } else if constexpr (std::is_same_v<T, h2::stream_writable_event>) {
                     if (auto it = streams_.find(ev.stream_id); it != streams_.end()) {
                         it->second->writable = true;
                         it->second->notify();
                     }
                 }
-                // goaway, settings and ping acks: the session's state says it all.
+                // goaway and ping acks: the session's state says it all.
             },
             *e);
+    }
+    if (capacity && on_capacity) {
+        on_capacity(*this);
     }
 }
 

@@ -58,10 +58,17 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
     /// Starts the reader and writer coroutines.
     void start();
 
-    /// Can carry one more request: not closing or failed, and below the
-    /// peer's SETTINGS_MAX_CONCURRENT_STREAMS.
+    /// Can carry one more request: not closing or failed, the peer's
+    /// SETTINGS received, and below its SETTINGS_MAX_CONCURRENT_STREAMS.
+    /// Until the SETTINGS arrive the limit is unknown: only the request that
+    /// opened the connection goes out, the others wait (on_capacity) rather
+    /// than risk REFUSED_STREAM.
     bool can_open_stream() const noexcept;
     bool dead() const noexcept { return static_cast<bool>(error_) || session_.is_closing(); }
+    /// Alive, but the peer's first SETTINGS frame has not arrived yet.
+    bool settling() const noexcept {
+        return !closed_ && !dead() && !session_.peer_settings_received();
+    }
     /// No stream in progress.
     bool idle() const noexcept { return streams_.empty(); }
 
@@ -84,6 +91,9 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
     const std::size_t id;
     std::string host;
     std::function<void(h2_connection&)> on_closed;  ///< set by the pool owner
+    /// Called when the connection may take more streams than before: the
+    /// peer's SETTINGS arrived, or a stream closed. Must not re-enter.
+    std::function<void(h2_connection&)> on_capacity;
 
   private:
     asio::awaitable<void> reader();

@@ -135,8 +135,10 @@ struct client_impl : std::enable_shared_from_this<client_impl> {
     asio::awaitable<result<std::shared_ptr<exchange>>> exchange_h2(
         std::shared_ptr<h2_connection> conn, outgoing& out, const corvid::headers& fields,
         std::shared_ptr<net::watchdog> dog, clock::time_point start);
-    /// A live HTTP/2 connection for `key` with room for a stream, if any.
-    std::shared_ptr<h2_connection> find_h2(const std::string& key);
+    /// A live HTTP/2 connection for `key` with room for a stream, other
+    /// than `avoid`, if any.
+    std::shared_ptr<h2_connection> find_h2(const std::string& key,
+                                           const h2_connection* avoid = nullptr);
     /// Turns a new connection that negotiated h2 into a shared h2_connection.
     result<std::shared_ptr<h2_connection>> adopt_h2(std::unique_ptr<connection> conn);
     /// The ALPN list to offer for `target`.

@@ -85,6 +85,13 @@ Flags:
                                 requests 1..N are answered, later ones (often
                                 already in flight) are ignored, then the
                                 connection closes as for /goaway.
+  --refuse-connections N        the first N connections that send a
+                                request (in the order of their first
+                                request; a connection that never sends one,
+                                such as a port probe, does not count) get
+                                RST_STREAM(REFUSED_STREAM) for every request,
+                                as from a server shedding load on them;
+                                later connections are served normally
 
 The server's SETTINGS frame carries, in this order,
 MAX_CONCURRENT_STREAMS, INITIAL_WINDOW_SIZE (only with --initial-window) and
@@ -387,6 +394,7 @@ class Server:
         self.args = args
         self.next_conn_id = 1
         self.connections = set()
+        self.refused_connections = 0  # counted against --refuse-connections
 
 
 class Connection(asyncio.Protocol):
@@ -404,6 +412,7 @@ class Connection(asyncio.Protocol):
         self.requests = 0
         self.highest_request_id = 0
         self.goaway_last = None  # last_stream_id of the GOAWAY we sent
+        self.refusing = None  # --refuse-connections: decided by the first request
         self.closing = False
         self.write_closed = False  # FIN sent after GOAWAY
         self.write_paused = False
@@ -690,6 +699,13 @@ class Connection(asyncio.Protocol):
                 self.id, sid)
             self.conn.reset_stream(sid, h2.errors.ErrorCodes.REFUSED_STREAM)
             return
+        if self.refusing is None:  # this connection's first request decides
+            self.refusing = self.server.refused_connections < self.args.refuse_connections
+            self.server.refused_connections += 1 if self.refusing else 0
+        if self.refusing:
+            log("conn %d: stream %d refused (--refuse-connections)", self.id, sid)
+            self.conn.reset_stream(sid, h2.errors.ErrorCodes.REFUSED_STREAM)
+            return
         previous = self.highest_request_id
         self.highest_request_id = max(self.highest_request_id, sid)
         self.requests += 1
@@ -855,6 +871,7 @@ def parse_args(argv):
     p.add_argument("--connection-window", type=int)
     p.add_argument("--max-concurrent-streams", type=int, default=100)
     p.add_argument("--goaway-after", type=int)
+    p.add_argument("--refuse-connections", type=int, default=0)
     args = p.parse_args(argv)
     if (args.tls_cert is None) != (args.tls_key is None):
         p.error("--tls-cert and --tls-key go together")
@@ -867,6 +884,8 @@ def parse_args(argv):
         p.error("--max-concurrent-streams must be 0..4294967295")
     if args.goaway_after is not None and args.goaway_after < 1:
         p.error("--goaway-after must be at least 1")
+    if args.refuse_connections < 0:
+        p.error("--refuse-connections must not be negative")
     return args
 
 
