@@ -385,6 +385,7 @@ result<std::shared_ptr<h2_connection>> client_impl::adopt_h2(std::unique_ptr<con
                                                std::move(*session), conn->pool_key, conn->id);
     h2c->info = conn->info;
     h2c->host = conn->host;
+    h2c->trace = options.trace;
     std::weak_ptr<client_impl> weak = weak_from_this();
     // Requests waiting for room on this origin's connections look again
     // when there may be some, or when a connection slot frees up.
@@ -466,8 +467,8 @@ asio::awaitable<result<std::shared_ptr<exchange>>> client_impl::exchange_h2(
             if (!sent) {
                 co_return abandon(dog->translate(sent.error()));
             }
-            if (piece->empty()) {
-                break;
+            if (piece->empty() || stream->closed) {
+                break;  // the whole body, or all the server wanted of it
             }
         }
     } else if (has_body) {

@@ -1,6 +1,8 @@
 #include "client/h2_connection.hpp"
 
 #include <array>
+#include <cstdio>
+#include <iterator>
 #include <type_traits>
 
 #include <asio/co_spawn.hpp>
@@ -9,6 +11,34 @@
 #include <asio/use_awaitable.hpp>
 
 namespace corvid::detail {
+
+namespace {
+
+std::string describe(h2::wire_error code) {
+    static constexpr const char* names[] = {"NO_ERROR",
+                                            "PROTOCOL_ERROR",
+                                            "INTERNAL_ERROR",
+                                            "FLOW_CONTROL_ERROR",
+                                            "SETTINGS_TIMEOUT",
+                                            "STREAM_CLOSED",
+                                            "FRAME_SIZE_ERROR",
+                                            "REFUSED_STREAM",
+                                            "CANCEL",
+                                            "COMPRESSION_ERROR",
+                                            "CONNECT_ERROR",
+                                            "ENHANCE_YOUR_CALM",
+                                            "INADEQUATE_SECURITY",
+                                            "HTTP_1_1_REQUIRED"};
+    const auto value = static_cast<std::uint32_t>(code);
+    char hex[16];
+    std::snprintf(hex, sizeof hex, "0x%x", value);
+    if (value < std::size(names)) {
+        return std::string(names[value]) + " (" + hex + ")";
+    }
+    return std::string("error code ") + hex;
+}
+
+}  // namespace
 
 asio::awaitable<void> h2_stream::wait() {
     std::error_code ignored;
@@ -66,6 +96,9 @@ asio::awaitable<result<void>> h2_connection::send_body(std::shared_ptr<h2_stream
         if (stream->error) {
             co_return stream->error;
         }
+        if (stream->closed) {
+            co_return result<void>{};  // ended without error: no more body wanted
+        }
         auto taken = session_.submit_data(stream->id, bytes, end_stream);
         if (!taken) {
             co_return taken.error();
@@ -77,7 +110,7 @@ asio::awaitable<result<void>> h2_connection::send_body(std::shared_ptr<h2_stream
         bytes.remove_prefix(*taken);
         // The stream's send buffer is full: wait until the writer drains it.
         stream->writable = false;
-        while (!stream->writable && !stream->error) {
+        while (!stream->writable && !stream->error && !stream->closed) {
             co_await stream->wait();
         }
     }
@@ -177,6 +210,10 @@ void h2_connection::dispatch_events() {
                     }
                 } else if constexpr (std::is_same_v<T, h2::stream_closed_event>) {
                     capacity = true;
+                    if (ev.reset_by_peer && trace) {
+                        trace("HTTP/2 stream " + std::to_string(ev.stream_id) +
+                              " reset by the server: " + describe(ev.code));
+                    }
                     if (auto it = streams_.find(ev.stream_id); it != streams_.end()) {
                         auto& s = *it->second;
                         s.closed = true;
@@ -192,13 +229,19 @@ void h2_connection::dispatch_events() {
                     }
                 } else if constexpr (std::is_same_v<T, h2::settings_event>) {
                     capacity = true;
+                } else if constexpr (std::is_same_v<T, h2::goaway_event>) {
+                    if (trace) {
+                        trace("HTTP/2 GOAWAY from the server: last stream " +
+                              std::to_string(ev.last_stream_id) + ", " + describe(ev.code) +
+                              (ev.debug_data.empty() ? "" : ", \"" + ev.debug_data + "\""));
+                    }
                 } else if constexpr (std::is_same_v<T, h2::stream_writable_event>) {
                     if (auto it = streams_.find(ev.stream_id); it != streams_.end()) {
                         it->second->writable = true;
                         it->second->notify();
                     }
                 }
-                // goaway and ping acks: the session's state says it all.
+                // ping acks: nothing to do (no keepalive yet).
             },
             *e);
     }
@@ -225,6 +268,11 @@ asio::awaitable<void> h2_connection::reader() {
         wake_writer();
         if (ec) {
             // The session queued a GOAWAY: the writer sends it, then closes.
+            if (trace) {
+                auto detail = session_.error_detail();
+                trace("HTTP/2 connection error: " + ec.message() +
+                      (detail.empty() ? "" : " (" + std::string(detail) + ")"));
+            }
             error_ = ec;
             for (auto& [sid, s] : streams_) {
                 if (!s->ended && !s->error) {

@@ -75,6 +75,9 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
     /// Opens a stream (HEADERS queued; no body follows when end_stream).
     result<std::shared_ptr<h2_stream>> open(const h2::request_head& head, bool end_stream);
     /// Queues body bytes, waiting while the stream's send buffer is full.
+    /// Succeeds without queueing once the stream has closed without error:
+    /// the peer sent its complete response and RST_STREAM(NO_ERROR) to stop
+    /// the upload (RFC 9113 section 8.1); the caller stops sending.
     asio::awaitable<result<void>> send_body(std::shared_ptr<h2_stream> stream,
                                             std::string_view bytes, bool end_stream);
     /// Queues a whole body without copying it.
@@ -91,6 +94,9 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
     const std::size_t id;
     std::string host;
     std::function<void(h2_connection&)> on_closed;  ///< set by the pool owner
+    /// Receives a line for -v when the peer resets a stream, sends GOAWAY or
+    /// breaks the protocol (the error codes alone do not carry the wire code).
+    std::function<void(std::string_view)> trace;
     /// Called when the connection may take more streams than before: the
     /// peer's SETTINGS arrived, or a stream closed. Must not re-enter.
     std::function<void(h2_connection&)> on_capacity;

@@ -310,6 +310,24 @@ TEST_F(H2Client, MaxConcurrentStreamsOpensMoreConnectionsOnlyAtTheLimit) {
     EXPECT_LE(c.total_connects(), 4u);
     EXPECT_EQ(per_connection.size(), c.total_connects());
     EXPECT_EQ(count_lines(server.log(), "over MAX_CONCURRENT_STREAMS"), 0) << server.log();
+
+    // At the origin's connection limit too: requests wait for a stream to
+    // close instead of opening a third connection (or waiting for one).
+    client_options two = h2c_opts();
+    two.max_connections_per_origin = 2;
+    client limited(io_.get_executor(), two);
+    ok = 0;
+    run_concurrently(20, [&](int) -> asio::awaitable<void> {
+        request req;
+        req.url = url(server, "/slow/2/30");
+        req.timeout = 5s;  // a failure, not a hang
+        auto res = co_await limited.fetch(std::move(req));
+        EXPECT_TRUE(res) << res.error().message();
+        ok += res ? 1 : 0;
+    });
+    EXPECT_EQ(ok, 20);
+    EXPECT_EQ(limited.total_connects(), 2u);
+    EXPECT_EQ(count_lines(server.log(), "over MAX_CONCURRENT_STREAMS"), 0) << server.log();
 }
 
 // ------------------------------------------------------------- streaming ---
@@ -397,6 +415,39 @@ TEST_F(H2Client, WindowUpdatesOnlyFollowReads) {
     EXPECT_EQ(c.total_connects(), 1u);
 }
 
+TEST_F(H2Client, DroppedResponsesGiveTheirWindowBack) {
+    // Each dropped response leaves up to a stream window (1 MiB) received
+    // and unread; twenty of them exceed the connection window (15 MiB), so
+    // the connection would stall if their bytes were not counted consumed.
+    client c(io_.get_executor(), h2c_opts());
+    test::run(io_, [&]() -> asio::awaitable<void> {
+        for (int i = 0; i < 20; ++i) {
+            request req;
+            req.url = h2c("/bytes/4194304");
+            req.timeout = 5s;  // a failure, not a hang, if the window leaked
+            auto res = co_await c.send(std::move(req));
+            EXPECT_TRUE(res) << res.error().message();
+            if (!res) {
+                co_return;
+            }
+            auto piece = co_await res->read_some();
+            if (!piece || piece->empty()) {
+                ADD_FAILURE() << i << ": " << (piece ? "empty" : piece.error().message());
+                co_return;
+            }
+            co_await sleep_for(10ms);  // the rest of the window arrives, unread
+        }                              // each response is destroyed here: RST_STREAM(CANCEL)
+    }());
+    request last;
+    last.url = h2c("/bytes/3000000");
+    last.timeout = 5s;  // a failure, not a hang, if the window leaked
+    auto res = fetch(c, std::move(last));
+    ASSERT_TRUE(res) << res.error().message();
+    EXPECT_EQ(res->body.size(), 3000000u);
+    EXPECT_TRUE(is_letters(0, res->body));
+    EXPECT_EQ(c.total_connects(), 1u);
+}
+
 TEST_F(H2Client, StreamedUploadInSmallChunksComesBackIntact) {
     client c(io_.get_executor(), h2c_opts());
     constexpr std::size_t chunk = 1000;
@@ -467,6 +518,35 @@ TEST_F(H2Client, UploadToServerThatNeverReadsBlocksThenTimesOut) {
     EXPECT_EQ(c.total_connects(), 1u);
 }
 
+TEST_F(H2Client, CompleteResponseBeforeTheUploadEndsIsKept) {
+    // RFC 9113 section 8.1: the server answers, then RST_STREAM(NO_ERROR)
+    // asks the client to stop sending; the response is not discarded.
+    client c(io_.get_executor(), h2c_opts());
+    std::size_t pulled = 0;
+    const std::string block(16 * 1024, 'e');
+    request req;
+    req.method = "POST";
+    req.url = h2c("/respond-early");
+    req.timeout = 5s;  // a failure, not a hang, if the upload never stops
+    req.body_stream = [&]() -> asio::awaitable<result<std::string_view>> {
+        if (pulled >= 64 * 1024 * 1024) {
+            co_return std::string_view{};
+        }
+        pulled += block.size();
+        co_return std::string_view(block);
+    };
+    auto res = fetch(c, std::move(req));
+    ASSERT_TRUE(res) << res.error().message();
+    EXPECT_EQ(res->status, 200);
+    EXPECT_EQ(res->body, "early response\n");
+    EXPECT_LT(pulled, 64u * 1024 * 1024);
+    EXPECT_GE(count_lines(h2c_->log(), "RST_STREAM(NO_ERROR) to stop the request body"), 1);
+
+    auto after = get(c, h2c("/hello"));
+    ASSERT_TRUE(after) << after.error().message();
+    EXPECT_EQ(after->connects, 0u);
+}
+
 // ---------------------------------------------- trailers, CONTINUATION ---
 
 TEST_F(H2Client, TrailersAfterTheBody) {
@@ -508,7 +588,10 @@ TEST_F(H2Client, HeadersSplitIntoContinuationFrames) {
 // ------------------------------------------------------ RST_STREAM, GOAWAY ---
 
 TEST_F(H2Client, ResetFailsOnlyThatRequest) {
-    client c(io_.get_executor(), h2c_opts());
+    client_options o = h2c_opts();
+    std::vector<std::string> trace;
+    o.trace = [&](std::string_view line) { trace.emplace_back(line); };
+    client c(io_.get_executor(), o);
     std::optional<result<buffered_response>> slow;
     std::optional<result<buffered_response>> reset;
     run_concurrently(2, [&](int i) -> asio::awaitable<void> {
@@ -522,6 +605,13 @@ TEST_F(H2Client, ResetFailsOnlyThatRequest) {
     ASSERT_FALSE(*reset);
     EXPECT_EQ(reset->error(), http2_errc::stream_reset);
     EXPECT_NE(reset->error().message().find("reset"), std::string::npos);
+    // -v names the code the server sent.
+    EXPECT_EQ(std::count_if(trace.begin(), trace.end(),
+                            [](const std::string& line) {
+                                return line.find("reset by the server: INTERNAL_ERROR (0x2)") !=
+                                       std::string::npos;
+                            }),
+              1);
     EXPECT_EQ(c.total_connects(), 1u);
 }
 

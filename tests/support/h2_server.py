@@ -60,6 +60,11 @@ Paths (the query string is ignored; every response carries
                     window IS reopened for these bytes, so other streams on
                     the connection keep working. If the body ends (it fit in
                     the window) the answer is 200 with JSON {"received": N}.
+  /respond-early    200, text/plain body "early response\n" at once, without
+                    waiting for the request body; then, if the body has not
+                    ended, RST_STREAM(NO_ERROR): "stop sending, the response
+                    is complete" (RFC 9113 section 8.1). The client must keep
+                    the response.
   /frames           200, application/json: what the client sent on this
                     connection so far, decoded from the raw bytes by this
                     script's own frame parser (format below).
@@ -829,6 +834,16 @@ class Connection(asyncio.Protocol):
             self.send_headers(s, 200, [("content-type", "application/json"),
                                        ("content-length", str(len(body)))])
             await self.send_body(s, body, end=True)
+        elif path == "/respond-early":
+            body = b"early response\n"
+            self.send_headers(s, 200, [("content-type", "text/plain"),
+                                       ("content-length", str(len(body)))])
+            await self.send_body(s, body, end=True)
+            if not s.body_done.is_set() and not self.transport.is_closing():
+                log("conn %d: stream %d: response complete, RST_STREAM(NO_ERROR) "
+                    "to stop the request body", self.id, s.id)
+                self.conn.reset_stream(s.id, h2.errors.ErrorCodes.NO_ERROR)
+                self.flush()
         elif path == "/frames":
             body = self.frames_json(s).encode()
             self.send_headers(s, 200, [("content-type", "application/json"),
