@@ -925,6 +925,15 @@ asio::awaitable<result<response>> client_impl::send(request req) {
                     }
                     out.target = *next;
                     ++redirects;
+                    // The hop's end disarmed the watchdog; the next hop runs
+                    // under the same total deadline and read timeout.
+                    ex.reset();
+                    if (total.count() > 0) {
+                        dog->set_deadline(start + total);
+                    }
+                    if (options.read_timeout.count() > 0) {
+                        dog->set_inactivity_timeout(options.read_timeout);
+                    }
                     continue;
                 }
                 // A streamed body cannot be replayed for 307/308: hand the

@@ -215,6 +215,36 @@ TEST_F(H2Client, Http11PolicyAndDefaultAgainstNginxOfferingBoth) {
     EXPECT_EQ(h2->body, "HTTP/2.0\n");
 }
 
+TEST_F(H2Client, RedirectBetweenH2OriginsKeepsTheDeadline) {
+    // nginx (TLS, h2) redirects to the python server (h2c), whose answer
+    // is slower than the request's total timeout.
+    test::nginx_site_options o;
+    o.certificate = *cert_;
+    o.http2 = true;
+    o.extra_locations = "location = /r { return 302 " + h2c("/slow/3/50") +
+                        "; }\n"
+                        "location = /r-slow { return 302 " +
+                        h2c("/slow/20/100") + "; }";
+    auto site = test::start_nginx_site(o);
+    const std::string origin = "https://localhost:" + std::to_string(site.https_port);
+    client_options opts = tls_opts();
+    opts.http_version = http_version_policy::http2_prior_knowledge;  // ALPN h2 only, then h2c
+    opts.follow_redirects = true;
+    opts.total_timeout = 400ms;
+    client c(io_.get_executor(), opts);
+
+    auto res = get(c, origin + "/r");
+    ASSERT_TRUE(res) << res.error().message();
+    EXPECT_EQ(res->version, 20);
+    EXPECT_EQ(res->redirect_count, 1);
+    EXPECT_EQ(res->body, "chunk 0\nchunk 1\nchunk 2\n");
+    EXPECT_EQ(res->connects, 2u);
+
+    auto slow = get(c, origin + "/r-slow");
+    ASSERT_FALSE(slow);
+    EXPECT_EQ(slow.error(), net_errc::total_timeout) << slow.error().message();
+}
+
 TEST_F(H2Client, Http2PolicyFailsAgainstHttp11OnlyTlsServer) {
     test::nginx_site_options o;
     o.certificate = *cert_;
