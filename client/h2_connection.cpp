@@ -272,6 +272,10 @@ asio::awaitable<void> h2_connection::reader() {
                 auto detail = session_.error_detail();
                 trace("HTTP/2 connection error: " + ec.message() +
                       (detail.empty() ? "" : " (" + std::string(detail) + ")"));
+                if (!session_.peer_settings_received() &&
+                    std::string_view(buffer.get(), *n).starts_with("HTTP/1.")) {
+                    trace("The server answered in HTTP/1.x: it does not speak HTTP/2 here");
+                }
             }
             error_ = ec;
             for (auto& [sid, s] : streams_) {

@@ -230,7 +230,7 @@ TEST_F(H2Client, RedirectBetweenH2OriginsKeepsTheDeadline) {
     client_options opts = tls_opts();
     opts.http_version = http_version_policy::http2_prior_knowledge;  // ALPN h2 only, then h2c
     opts.follow_redirects = true;
-    opts.total_timeout = 400ms;
+    opts.total_timeout = 300ms;
     client c(io_.get_executor(), opts);
 
     auto res = get(c, origin + "/r");
@@ -266,6 +266,20 @@ TEST_F(H2Client, PriorKnowledgeOverH2c) {
     EXPECT_EQ(res->version, 20);
     EXPECT_FALSE(res->connection.tls);
     EXPECT_EQ(res->body, "hello from h2_server\n");
+}
+
+TEST_F(H2Client, PriorKnowledgeAgainstAnHttp11ServerFailsClearly) {
+    auto site = test::start_nginx_site({});
+    client_options opts = h2c_opts();
+    std::vector<std::string> trace;
+    opts.trace = [&](std::string_view line) { trace.emplace_back(line); };
+    client c(io_.get_executor(), opts);
+    auto res = get(c, "http://127.0.0.1:" + std::to_string(site.http_port) + "/");
+    ASSERT_FALSE(res);
+    EXPECT_EQ(res.error(), http2_errc::protocol_error) << res.error().message();
+    EXPECT_NE(std::find(trace.begin(), trace.end(),
+                        "The server answered in HTTP/1.x: it does not speak HTTP/2 here"),
+              trace.end());
 }
 
 // ---------------------------------------------------------- multiplexing ---
@@ -410,7 +424,7 @@ TEST_F(H2Client, WindowUpdatesOnlyFollowReads) {
         const std::string sid(res->headers.get("x-stream-id").value_or("?"));
         // Not reading: the server stops at the stream window (1 MiB), and
         // nothing tells it to go on.
-        co_await sleep_for(200ms);
+        co_await sleep_for(100ms);
         request frames;
         frames.url = h2c("/frames");
         auto before = co_await c.fetch(frames);
@@ -520,7 +534,7 @@ TEST_F(H2Client, UploadToServerThatNeverReadsBlocksThenTimesOut) {
             co_return std::string_view(block);
         };
         cancel_token token = req.cancel;
-        asio::steady_timer timer(io_, 300ms);
+        asio::steady_timer timer(io_, 200ms);
         if (use_cancel) {
             timer.async_wait([token](std::error_code ec) mutable {
                 if (!ec) {
@@ -528,7 +542,7 @@ TEST_F(H2Client, UploadToServerThatNeverReadsBlocksThenTimesOut) {
                 }
             });
         } else {
-            req.timeout = 300ms;
+            req.timeout = 200ms;
         }
         auto res = fetch(c, std::move(req));
         ASSERT_FALSE(res);
