@@ -333,15 +333,17 @@ asio::awaitable<result<std::string_view>> h2_exchange::next_wire_chunk() {
             wire_bytes += current.size();
             co_return std::string_view(current);
         }
+        // An error first: a timeout or cancel drops the unread chunks of a
+        // stream that may have ended, and the body must not look complete.
+        if (stream->error) {
+            co_return fail(dog->translate(stream->error));
+        }
         if (stream->ended) {
             complete = true;
             trailers = std::move(stream->trailers);
             timings.total = seconds_since(start);
             dog->disarm();
             co_return std::string_view{};
-        }
-        if (stream->error) {
-            co_return fail(dog->translate(stream->error));
         }
         co_await stream->wait();
         dog->touch();
@@ -488,6 +490,13 @@ asio::awaitable<result<std::shared_ptr<exchange>>> client_impl::exchange_h2(
     ex->fields = stream->fields;
     ex->info = conn->info;
     ex->has_body = !(stream->ended && stream->chunks.empty());
+    if (!ex->has_body) {
+        // Nothing to read (HEAD, 204, 304): the exchange is over already.
+        ex->complete = true;
+        ex->trailers = std::move(stream->trailers);
+        ex->timings.total = seconds_since(start);
+        dog->disarm();
+    }
     co_return std::shared_ptr<exchange>(ex);
 }
 

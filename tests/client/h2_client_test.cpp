@@ -282,6 +282,25 @@ TEST_F(H2Client, PriorKnowledgeAgainstAnHttp11ServerFailsClearly) {
               trace.end());
 }
 
+TEST_F(H2Client, HeadResponseIsCompleteAtOnce) {
+    client c(io_.get_executor(), h2c_opts());
+    test::run(io_, [&]() -> asio::awaitable<void> {
+        request req;
+        req.method = "HEAD";
+        req.url = h2c("/bytes/5000");
+        auto res = co_await c.send(std::move(req));
+        EXPECT_TRUE(res) << res.error().message();
+        if (!res) {
+            co_return;
+        }
+        EXPECT_EQ(res->version, 20);
+        EXPECT_EQ(res->headers.get("content-length"), "5000");
+        EXPECT_TRUE(res->body_complete());
+        auto body = co_await res->read_all();
+        EXPECT_TRUE(body && body->empty());
+    }());
+}
+
 // ---------------------------------------------------------- multiplexing ---
 
 TEST_F(H2Client, SequentialRequestsShareOneConnection) {
@@ -748,6 +767,33 @@ TEST_F(H2Client, TimeoutAndCancelEndOneStreamOnly) {
     ASSERT_TRUE(after) << after.error().message();
     EXPECT_EQ(after->connects, 0u);
     EXPECT_EQ(c.total_connects(), 1u);
+}
+
+TEST_F(H2Client, TimeoutWithTheBodyBufferedFailsInsteadOfTruncating) {
+    // The whole body has arrived (it fits the window) but is read too
+    // slowly: the request times out; the part not yet read must not
+    // disappear into a short "complete" body.
+    client c(io_.get_executor(), h2c_opts());
+    test::run(io_, [&]() -> asio::awaitable<void> {
+        request req;
+        req.url = h2c("/bytes/200000");
+        req.timeout = 150ms;
+        auto res = co_await c.send(std::move(req));
+        EXPECT_TRUE(res) << res.error().message();
+        if (!res) {
+            co_return;
+        }
+        auto first = co_await res->read_some();
+        EXPECT_TRUE(first && !first->empty());
+        co_await sleep_for(250ms);
+        auto rest = co_await res->read_all();
+        EXPECT_FALSE(rest) << "a body of "
+                           << (first ? first->size() : 0) + (rest ? rest->size() : 0)
+                           << " bytes instead of 200000";
+        if (!rest) {
+            EXPECT_EQ(rest.error(), net_errc::total_timeout) << rest.error().message();
+        }
+    }());
 }
 
 TEST_F(H2Client, ServerClosingMidStreamFailsItsRequests) {
