@@ -32,6 +32,13 @@ echo "== two URLs, one connection; status, protocol, TLS and timings with -w"
     -w 'GET %{url_effective}: %{http_code} HTTP/%{http_version} connects=%{num_connects} connect=%{time_connect}s tls=%{time_appconnect}s ttfb=%{time_starttransfer}s total=%{time_total}s bytes=%{size_download}\n' \
     "${url}bytes/1048576" "${url}bytes/1024"
 echo
+echo "== HTTP/2: the same fixture negotiates h2 by ALPN; 20 URLs, one connection"
+urls=()
+for i in $(seq 1 20); do urls+=("${url}bytes/$((i * 1000))"); done
+"$build/corvid" -s --http2 --cacert "$work/ca.pem" $(printf -- '-o /dev/null %.0s' "${urls[@]}") \
+    -w 'HTTP/%{http_version} %{http_code} connects=%{num_connects}\n' \
+    "${urls[@]}" | sort | uniq -c
+echo
 echo "== without --cacert the throwaway CA is not trusted (exit code 60 expected)"
 set +e
 "$build/corvid" -s -S "$url" >/dev/null

@@ -248,6 +248,9 @@ class runner {
             // As with curl, the exit code is the last transfer's.
             rc = co_await run_one(i);
         }
+        // HTTP/2 connections keep a read pending: close them so the event
+        // loop can finish.
+        client_.close_idle();
         if (!opts_.cookie_jar.empty()) {
             rc = save_cookie_jar(rc);
         }

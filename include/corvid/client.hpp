@@ -66,9 +66,9 @@ using body_source = std::function<asio::awaitable<result<std::string_view>>()>;
 
 /// Which HTTP version to use (curl's --http1.1, --http2, --http2-prior-knowledge).
 enum class http_version_policy {
-    any,                   ///< https: offer h2 and http/1.1 by ALPN; http: HTTP/1.1
-    http1_1,               ///< HTTP/1.1 only
-    http2,                 ///< https: require h2 (tls_errc::alpn_mismatch otherwise); http: HTTP/1.1
+    any,      ///< https: offer h2 and http/1.1 by ALPN; http: HTTP/1.1
+    http1_1,  ///< HTTP/1.1 only
+    http2,    ///< https: require h2 (tls_errc::alpn_mismatch otherwise); http: HTTP/1.1
     http2_prior_knowledge  ///< HTTP/2 without negotiation, also over plain TCP (h2c)
 };
 
@@ -230,7 +230,10 @@ class client {
     std::size_t total_connects() const noexcept;
     /// Idle connections currently pooled.
     std::size_t idle_connections() const noexcept;
-    /// Closes pooled idle connections.
+    /// Closes pooled idle connections, HTTP/2 connections without open
+    /// streams included. An open HTTP/2 connection keeps a read pending (to
+    /// see PINGs, SETTINGS and GOAWAY), so an `io_context::run()` does not
+    /// return while one is open: call this (or destroy the client) when done.
     void close_idle();
 
   private:
