@@ -159,6 +159,7 @@ void h2_connection::close(std::error_code ec) {
         if (!s->ended && !s->error) {
             s->error = ec;
         }
+        s->closed = true;  // a body still being sent stops too
         s->notify();
     }
     streams_.clear();

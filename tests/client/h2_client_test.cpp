@@ -769,6 +769,38 @@ TEST_F(H2Client, TimeoutAndCancelEndOneStreamOnly) {
     EXPECT_EQ(c.total_connects(), 1u);
 }
 
+TEST_F(H2Client, ConnectionLostDuringAnUploadKeepsTheCompleteResponse) {
+    // /hello answers at once; a 100-byte stream window keeps the upload
+    // crawling; then the server dies. The response was complete: the
+    // upload stops and the caller gets it.
+    test::h2_server_options so;
+    so.initial_window = 100;
+    auto server = test::start_h2_server(so);
+    client c(io_.get_executor(), h2c_opts());
+    std::size_t pulled = 0;
+    const std::string block(4096, 'p');
+    request req;
+    req.method = "POST";
+    req.url = url(server, "/hello");
+    req.timeout = 5s;  // a failure, not a hang
+    req.body_stream = [&]() -> asio::awaitable<result<std::string_view>> {
+        if (pulled >= 16 * 1024 * 1024) {
+            co_return std::string_view{};
+        }
+        pulled += block.size();
+        if (pulled == 64 * block.size()) {  // the stream's send buffer is full
+            co_await sleep_for(100ms);      // the response arrives meanwhile
+            server.stop();
+        }
+        co_return std::string_view(block);
+    };
+    auto res = fetch(c, std::move(req));
+    ASSERT_TRUE(res) << res.error().message();
+    EXPECT_EQ(res->status, 200);
+    EXPECT_EQ(res->body, "hello from h2_server\n");
+    EXPECT_LT(pulled, 16u * 1024 * 1024);
+}
+
 TEST_F(H2Client, TimeoutWithTheBodyBufferedFailsInsteadOfTruncating) {
     // The whole body has arrived (it fits the window) but is read too
     // slowly: the request times out; the part not yet read must not
