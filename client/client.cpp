@@ -422,7 +422,6 @@ asio::awaitable<result<std::shared_ptr<exchange>>> client_impl::exchange_h2(
     std::shared_ptr<net::watchdog> dog, clock::time_point start) {
     auto ex = std::make_shared<h2_exchange>();
     ex->conn = conn;
-    ex->dog = dog;
     ex->start = start;
     h2::request_head head;
     head.method = out.method;
@@ -436,6 +435,7 @@ asio::awaitable<result<std::shared_ptr<exchange>>> client_impl::exchange_h2(
         co_return opened.error();
     }
     ex->stream = *opened;
+    ex->dog = dog;  // only now: a discarded exchange disarms its watchdog
     auto stream = ex->stream;
     // A timeout or cancel ends this stream only: the connection is shared.
     dog->on_fire(
