@@ -2,6 +2,7 @@
 // -> response head (1xx, redirects, cookies, decoding) -> streamed body.
 
 #include <algorithm>
+#include <limits>
 
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/redirect_error.hpp>
@@ -379,7 +380,18 @@ std::shared_ptr<h2_connection> client_impl::find_h2(const std::string& key,
 }
 
 result<std::shared_ptr<h2_connection>> client_impl::adopt_h2(std::unique_ptr<connection> conn) {
-    auto session = h2::client_session::create();
+    // The response header limit, enforced and advertised
+    // (SETTINGS_MAX_HEADER_LIST_SIZE) as HTTP/2 counts it.
+    h2::client_options h2_options;
+    const auto header_limit = static_cast<std::uint32_t>(
+        std::min<std::size_t>(options.max_header_bytes, std::numeric_limits<std::uint32_t>::max()));
+    h2_options.limits.max_header_list_size = header_limit;
+    for (auto& s : h2_options.profile.settings) {
+        if (s.id == h2::setting_id::max_header_list_size) {
+            s.value = header_limit;
+        }
+    }
+    auto session = h2::client_session::create(h2_options);
     if (!session) {
         return session.error();
     }

@@ -648,6 +648,24 @@ TEST_F(H2Client, HeadersSplitIntoContinuationFrames) {
     }
 }
 
+TEST_F(H2Client, HeadersOverTheLimitFailThatRequestOnly) {
+    client_options o = h2c_opts();
+    o.max_header_bytes = 16 * 1024;
+    client c(io_.get_executor(), o);
+    auto big = get(c, h2c("/big-headers/20000"));
+    ASSERT_FALSE(big);
+    EXPECT_EQ(big.error(), http2_errc::header_list_too_large) << big.error().message();
+    auto fits = get(c, h2c("/big-headers/12000"));
+    ASSERT_TRUE(fits) << fits.error().message();
+    EXPECT_EQ(fits->connects, 0u);
+    // The limit is advertised too.
+    auto frames = get(c, h2c("/frames"));
+    ASSERT_TRUE(frames) << frames.error().message();
+    EXPECT_NE(frames->body.find("\"name\": \"MAX_HEADER_LIST_SIZE\", \"value\": 16384}"),
+              std::string::npos)
+        << frames->body;
+}
+
 // ------------------------------------------------------ RST_STREAM, GOAWAY ---
 
 TEST_F(H2Client, ResetFailsOnlyThatRequest) {
