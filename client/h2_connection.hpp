@@ -40,7 +40,7 @@ struct h2_stream {
     bool ended = false;              ///< the peer's side of the stream is done
     corvid::headers trailers;
     std::error_code error;  ///< set when the stream or the connection failed
-    bool closed = false;    ///< the session forgot the stream
+    bool closed = false;    ///< the session forgot the stream, or the connection closed
     bool writable = true;   ///< false while the send buffer is full
 
     /// Wakes whoever waits on this stream (head, data, end, writability).
@@ -75,9 +75,10 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
     /// Opens a stream (HEADERS queued; no body follows when end_stream).
     result<std::shared_ptr<h2_stream>> open(const h2::request_head& head, bool end_stream);
     /// Queues body bytes, waiting while the stream's send buffer is full.
-    /// Succeeds without queueing once the stream has closed without error:
-    /// the peer sent its complete response and RST_STREAM(NO_ERROR) to stop
-    /// the upload (RFC 9113 section 8.1); the caller stops sending.
+    /// Succeeds without queueing once the stream has closed without error
+    /// (the peer sent its complete response, then RST_STREAM(NO_ERROR) to
+    /// stop the upload as RFC 9113 section 8.1 allows, or the connection
+    /// closed): the caller stops sending and reads the response.
     asio::awaitable<result<void>> send_body(std::shared_ptr<h2_stream> stream,
                                             std::string_view bytes, bool end_stream);
     /// Queues a whole body without copying it.

@@ -3,6 +3,9 @@
 // server (tests/support/h2_server.py) for the scenarios a plain server cannot
 // produce on demand: concurrency limits, resets, GOAWAY in flight, a server
 // that never reads, trailers, CONTINUATION, a server that dies mid-stream.
+// Each test asserts what a broken client would get wrong: connection counts,
+// bodies byte for byte, error codes, and that the connection survives what
+// should only end one stream. Waits are short; the file runs in a few seconds.
 
 #include <gtest/gtest.h>
 #include <openssl/sha.h>
