@@ -399,6 +399,7 @@ result<std::shared_ptr<h2_connection>> client_impl::adopt_h2(std::unique_ptr<con
                                                std::move(*session), conn->pool_key, conn->id);
     h2c->info = conn->info;
     h2c->host = conn->host;
+    h2c->idle_timeout = options.pool_idle_timeout;
     h2c->trace = options.trace;
     std::weak_ptr<client_impl> weak = weak_from_this();
     // Requests waiting for room on this origin's connections look again
@@ -1133,7 +1134,13 @@ std::size_t client::total_connects() const noexcept {
     return impl_->connects;
 }
 std::size_t client::idle_connections() const noexcept {
-    return impl_->pool.idle_count();
+    std::size_t n = impl_->pool.idle_count();
+    for (const auto& [key, list] : impl_->h2_connections) {
+        for (const auto& c : list) {
+            n += c->idle() ? 1 : 0;  // an HTTP/2 connection without streams
+        }
+    }
+    return n;
 }
 void client::close_idle() {
     impl_->pool.close_idle();

@@ -53,7 +53,8 @@ h2_connection::h2_connection(asio::any_io_executor executor, std::unique_ptr<net
       executor_(executor),
       stream_(std::move(stream)),
       session_(std::move(session)),
-      write_signal_(executor) {}
+      write_signal_(executor),
+      idle_timer_(executor) {}
 
 h2_connection::~h2_connection() {
     if (stream_) {
@@ -67,6 +68,10 @@ void h2_connection::start() {
         executor_, [self] { return self->reader(); }, asio::detached);
     asio::co_spawn(
         executor_, [self] { return self->writer(); }, asio::detached);
+    if (idle_timeout.count() > 0) {
+        asio::co_spawn(
+            executor_, [self] { return self->idle_watch(); }, asio::detached);
+    }
 }
 
 bool h2_connection::can_open_stream() const noexcept {
@@ -86,6 +91,7 @@ result<std::shared_ptr<h2_stream>> h2_connection::open(const h2::request_head& h
     auto stream = std::make_shared<h2_stream>(executor_);
     stream->id = *id_or_error;
     streams_.emplace(stream->id, stream);
+    ++opened_;
     wake_writer();
     return stream;
 }
@@ -152,6 +158,7 @@ void h2_connection::close(std::error_code ec) {
         return;
     }
     closed_ = true;
+    idle_timer_.cancel();
     if (!error_) {
         error_ = ec;
     }
@@ -319,6 +326,25 @@ asio::awaitable<void> h2_connection::writer() {
         write_signal_.expires_at(asio::steady_timer::time_point::max());
         std::error_code ignored;
         co_await write_signal_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    }
+}
+
+asio::awaitable<void> h2_connection::idle_watch() {
+    auto self = shared_from_this();
+    std::size_t seen = opened_;
+    while (!closed_) {
+        std::error_code ignored;
+        idle_timer_.expires_after(idle_timeout);
+        co_await idle_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+        if (closed_) {
+            co_return;
+        }
+        // Idle for a whole period: no stream open, none opened since.
+        if (streams_.empty() && opened_ == seen) {
+            close(net_errc::connection_closed);
+            co_return;
+        }
+        seen = opened_;
     }
 }
 

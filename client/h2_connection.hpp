@@ -13,6 +13,7 @@
 // @par Threading
 // One executor; not locked.
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -55,7 +56,11 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
                   h2::client_session session, std::string pool_key, std::size_t id);
     ~h2_connection();
 
-    /// Starts the reader and writer coroutines.
+    /// Closed after being without a stream for between `idle_timeout` and
+    /// twice that (client_options::pool_idle_timeout); zero: never.
+    std::chrono::milliseconds idle_timeout{0};
+
+    /// Starts the reader and writer coroutines (and the idle watch).
     void start();
 
     /// Can carry one more request: not closing or failed, the peer's
@@ -105,6 +110,7 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
   private:
     asio::awaitable<void> reader();
     asio::awaitable<void> writer();
+    asio::awaitable<void> idle_watch();
     void dispatch_events();
     void wake_writer() { write_signal_.cancel(); }
 
@@ -113,6 +119,8 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
     h2::client_session session_;
     std::map<std::int32_t, std::shared_ptr<h2_stream>> streams_;
     asio::steady_timer write_signal_;
+    asio::steady_timer idle_timer_;
+    std::size_t opened_ = 0;  // streams opened so far (for the idle watch)
     std::error_code error_;
     bool closed_ = false;
 };

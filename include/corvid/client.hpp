@@ -228,7 +228,7 @@ class client {
     const client_options& options() const noexcept;
     /// Connections opened since the client was made.
     std::size_t total_connects() const noexcept;
-    /// Idle connections currently pooled.
+    /// Idle connections currently pooled (HTTP/2 ones without open streams included).
     std::size_t idle_connections() const noexcept;
     /// Closes pooled idle connections, HTTP/2 connections without open
     /// streams included. An open HTTP/2 connection keeps a read pending (to
