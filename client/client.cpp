@@ -558,6 +558,7 @@ asio::awaitable<result<std::shared_ptr<exchange>>> client_impl::exchange_h1(
                     pool.release(key);
                     co_return adopted.error();
                 }
+                (*adopted)->setup_timings = ex->timings;  // lookup, connect, TLS of this request
                 *upgraded = *adopted;
                 ex->dog = nullptr;  // the request goes on under this watchdog: keep it armed
                 co_return std::shared_ptr<exchange>{};
@@ -885,6 +886,11 @@ asio::awaitable<result<response>> client_impl::send(request req) {
                 ex->info.reused = true;
                 ex->timings.name_lookup = ex->timings.connect = now;
                 ex->timings.app_connect = ex->info.tls ? now : 0;
+            } else {
+                // This request opened the connection: report its setup times.
+                ex->timings.name_lookup = h2c->setup_timings.name_lookup;
+                ex->timings.connect = h2c->setup_timings.connect;
+                ex->timings.app_connect = h2c->setup_timings.app_connect;
             }
         }
         if (!ex) {

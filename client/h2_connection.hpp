@@ -100,6 +100,8 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
     const std::size_t id;
     std::string host;
     std::function<void(h2_connection&)> on_closed;  ///< set by the pool owner
+    /// Lookup, connect and TLS times of the request that opened it.
+    corvid::timings setup_timings;
     /// Receives a line for -v when the peer resets a stream, sends GOAWAY or
     /// breaks the protocol (the error codes alone do not carry the wire code).
     std::function<void(std::string_view)> trace;

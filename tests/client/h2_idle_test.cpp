@@ -40,6 +40,10 @@ TEST(H2Idle, ConnectionWithoutStreamsClosesAfterTheIdleTimeout) {
     auto res = test::run(io, c.fetch(req));
     ASSERT_TRUE(res) << res.error().message();
     EXPECT_EQ(res->version, 20);
+    // The request that opened the connection reports its setup times.
+    EXPECT_GT(res->timings.connect, 0.0);
+    EXPECT_GE(res->timings.app_connect, res->timings.connect);
+    EXPECT_GT(res->timings.app_connect, 0.0);
     EXPECT_EQ(c.idle_connections(), 1u);
     test::run(io, [&]() -> asio::awaitable<void> {
         asio::steady_timer t(io, std::chrono::milliseconds(400));
