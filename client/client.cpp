@@ -382,15 +382,27 @@ std::shared_ptr<h2_connection> client_impl::find_h2(const std::string& key,
 result<std::shared_ptr<h2_connection>> client_impl::adopt_h2(std::unique_ptr<connection> conn) {
     // The response header limit, enforced and advertised
     // (SETTINGS_MAX_HEADER_LIST_SIZE) as HTTP/2 counts it.
+    // The windows are the profile's INITIAL_WINDOW_SIZE and connection
+    // WINDOW_UPDATE.
+    const auto& h2o = options.http2;
+    constexpr std::uint32_t max_window = 0x7fffffff;
+    if (h2o.stream_window == 0 || h2o.stream_window > max_window || h2o.connection_window < 65535 ||
+        h2o.connection_window > max_window) {
+        return make_error_code(http2_errc::invalid_settings);
+    }
     h2::client_options h2_options;
     const auto header_limit = static_cast<std::uint32_t>(
         std::min<std::size_t>(options.max_header_bytes, std::numeric_limits<std::uint32_t>::max()));
     h2_options.limits.max_header_list_size = header_limit;
+    h2_options.limits.max_header_fields = options.max_header_fields;
     for (auto& s : h2_options.profile.settings) {
         if (s.id == h2::setting_id::max_header_list_size) {
             s.value = header_limit;
+        } else if (s.id == h2::setting_id::initial_window_size) {
+            s.value = h2o.stream_window;
         }
     }
+    h2_options.profile.connection_window_increment = h2o.connection_window - 65535;
     auto session = h2::client_session::create(h2_options);
     if (!session) {
         return session.error();
@@ -400,6 +412,8 @@ result<std::shared_ptr<h2_connection>> client_impl::adopt_h2(std::unique_ptr<con
     h2c->info = conn->info;
     h2c->host = conn->host;
     h2c->idle_timeout = options.pool_idle_timeout;
+    h2c->ping_interval = h2o.ping_interval;
+    h2c->ping_timeout = h2o.ping_timeout;
     h2c->trace = options.trace;
     std::weak_ptr<client_impl> weak = weak_from_this();
     // Requests waiting for room on this origin's connections look again

@@ -54,7 +54,9 @@ h2_connection::h2_connection(asio::any_io_executor executor, std::unique_ptr<net
       stream_(std::move(stream)),
       session_(std::move(session)),
       write_signal_(executor),
-      idle_timer_(executor) {}
+      idle_timer_(executor),
+      ping_timer_(executor),
+      last_input_(std::chrono::steady_clock::now()) {}
 
 h2_connection::~h2_connection() {
     if (stream_) {
@@ -71,6 +73,10 @@ void h2_connection::start() {
     if (idle_timeout.count() > 0) {
         asio::co_spawn(
             executor_, [self] { return self->idle_watch(); }, asio::detached);
+    }
+    if (ping_interval.count() > 0) {
+        asio::co_spawn(
+            executor_, [self] { return self->keepalive(); }, asio::detached);
     }
 }
 
@@ -159,6 +165,7 @@ void h2_connection::close(std::error_code ec) {
     }
     closed_ = true;
     idle_timer_.cancel();
+    ping_timer_.cancel();
     if (!error_) {
         error_ = ec;
     }
@@ -249,7 +256,7 @@ void h2_connection::dispatch_events() {
                         it->second->notify();
                     }
                 }
-                // ping acks: nothing to do (no keepalive yet).
+                // PING ACKs: any input proves the peer alive (last_input_).
             },
             *e);
     }
@@ -269,6 +276,13 @@ asio::awaitable<void> h2_connection::reader() {
         if (!n || *n == 0) {
             close(n ? std::error_code(net_errc::connection_closed) : n.error());
             co_return;
+        }
+        if (ping_interval.count() > 0) {
+            last_input_ = std::chrono::steady_clock::now();
+            if (ping_outstanding_) {
+                ping_outstanding_ = false;
+                ping_timer_.cancel();  // keepalive() waits for the next interval
+            }
         }
         dispatch_events();  // writability events queued by the writer
         auto ec = session_.receive(std::string_view(buffer.get(), *n));
@@ -345,6 +359,41 @@ asio::awaitable<void> h2_connection::idle_watch() {
             co_return;
         }
         seen = opened_;
+    }
+}
+
+asio::awaitable<void> h2_connection::keepalive() {
+    // Any input counts as a sign of life, not only the PING ACK: a server
+    // busy sending a large response may queue the ACK behind DATA. The
+    // reader clears ping_outstanding_ and wakes this loop when input arrives.
+    auto self = shared_from_this();
+    using clock = std::chrono::steady_clock;
+    while (!closed_) {
+        std::error_code ignored;
+        ping_timer_.expires_at(ping_outstanding_ ? ping_sent_ + ping_timeout
+                                                 : last_input_ + ping_interval);
+        co_await ping_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+        if (closed_ || error_) {
+            co_return;  // closed, or failed and sending its GOAWAY
+        }
+        const auto now = clock::now();
+        if (ping_outstanding_) {
+            if (now - ping_sent_ >= ping_timeout) {
+                if (trace) {
+                    trace("HTTP/2 PING unanswered for " + std::to_string(ping_timeout.count()) +
+                          " ms: closing connection #" + std::to_string(id));
+                }
+                close(http2_errc::ping_timeout);
+                co_return;
+            }
+        } else if (now - last_input_ >= ping_interval) {
+            if (session_.ping(++pings_sent_)) {
+                co_return;  // the session has failed
+            }
+            ping_outstanding_ = true;
+            ping_sent_ = now;
+            wake_writer();
+        }
     }
 }
 

@@ -59,8 +59,14 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
     /// Closed after being without a stream for between `idle_timeout` and
     /// twice that (client_options::pool_idle_timeout); zero: never.
     std::chrono::milliseconds idle_timeout{0};
+    /// Keepalive (client_options::http2): a PING after `ping_interval`
+    /// without input, and the connection closed (ping_timeout) when nothing
+    /// arrives within `ping_timeout` of it. Zero interval: no keepalive.
+    std::chrono::milliseconds ping_interval{0};
+    std::chrono::milliseconds ping_timeout{0};
 
-    /// Starts the reader and writer coroutines (and the idle watch).
+    /// Starts the reader and writer coroutines (and the idle and keepalive
+    /// watches).
     void start();
 
     /// Can carry one more request: not closing or failed, the peer's
@@ -113,6 +119,7 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
     asio::awaitable<void> reader();
     asio::awaitable<void> writer();
     asio::awaitable<void> idle_watch();
+    asio::awaitable<void> keepalive();
     void dispatch_events();
     void wake_writer() { write_signal_.cancel(); }
 
@@ -122,7 +129,12 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
     std::map<std::int32_t, std::shared_ptr<h2_stream>> streams_;
     asio::steady_timer write_signal_;
     asio::steady_timer idle_timer_;
-    std::size_t opened_ = 0;  // streams opened so far (for the idle watch)
+    asio::steady_timer ping_timer_;
+    std::chrono::steady_clock::time_point last_input_;  // the last read that returned bytes
+    std::chrono::steady_clock::time_point ping_sent_;
+    std::uint64_t pings_sent_ = 0;
+    bool ping_outstanding_ = false;  // a keepalive PING sent, no input since
+    std::size_t opened_ = 0;         // streams opened so far (for the idle watch)
     std::error_code error_;
     bool closed_ = false;
 };

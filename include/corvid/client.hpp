@@ -78,6 +78,28 @@ struct tls_options {
     bool session_resumption = true;  ///< keep session tickets per origin
 };
 
+/// HTTP/2 connection settings (client_options::http2).
+struct http2_options {
+    /// Receive window of each stream, advertised as
+    /// SETTINGS_INITIAL_WINDOW_SIZE: how much of one response body the server
+    /// may send ahead of what the application has read (1 to 2^31-1). The
+    /// window reopens as response::read_some() hands bytes over, so a slow
+    /// reader holds the server back instead of making the client buffer.
+    std::uint32_t stream_window = 1u << 20;
+    /// Receive window of the whole connection, shared by its streams (65535
+    /// to 2^31-1); raised from the RFC's 65535 by a WINDOW_UPDATE sent right
+    /// after the preface.
+    std::uint32_t connection_window = 15u << 20;
+    /// Keepalive: after this long without a byte from the server, with or
+    /// without requests in flight, send a PING; 0 turns keepalive off.
+    std::chrono::milliseconds ping_interval{30'000};
+    /// Keepalive: a PING still unanswered (nothing at all received) after
+    /// this long closes the connection; its requests fail with
+    /// http2_errc::ping_timeout. A dead peer or path is found this way in
+    /// ping_interval + ping_timeout, where TCP alone may take many minutes.
+    std::chrono::milliseconds ping_timeout{20'000};
+};
+
 struct client_options {
     std::chrono::milliseconds connect_timeout{30'000};    ///< per connection attempt set
     std::chrono::milliseconds read_timeout{0};            ///< max silence while reading; 0 = none
@@ -90,8 +112,11 @@ struct client_options {
     bool decompress = false;  ///< send Accept-Encoding: gzip, deflate, br, zstd and decode
     std::uint64_t max_decoded_bytes = std::uint64_t{1} << 30;  ///< decompression bomb limit
 
-    std::size_t max_header_bytes = 64 * 1024;  ///< response header section limit
-    std::size_t max_header_fields = 256;
+    /// Response header section limit. Over HTTP/2 it is the header list size
+    /// as RFC 9113 counts it (each field: name + value + 32), also advertised
+    /// as SETTINGS_MAX_HEADER_LIST_SIZE.
+    std::size_t max_header_bytes = 64 * 1024;
+    std::size_t max_header_fields = 256;  ///< most fields in a response head or trailers
 
     std::size_t max_connections_per_origin = 6;
     std::chrono::milliseconds pool_idle_timeout{60'000};
@@ -99,6 +124,7 @@ struct client_options {
     bool enable_cookies = true;  ///< keep a cookie jar across requests
     tls_options tls;
     http_version_policy http_version = http_version_policy::any;
+    http2_options http2;
 
     /// "http://host:port" (HTTP CONNECT) or "socks5://host:port" /
     /// "socks5h://host:port" (name resolved by the proxy). Empty: direct.

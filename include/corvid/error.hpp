@@ -145,6 +145,8 @@ enum class http2_errc {
     invalid_settings,              ///< a SETTINGS value or profile entry is invalid
     events_pending,                ///< receive() called before the events were pulled
     invalid_argument,              ///< an argument out of range (stream id, weight)
+    too_many_headers,              ///< a received header list with more fields than the limit
+    ping_timeout,                  ///< the peer did not answer a keepalive PING in time
 };
 const std::error_category& http2_category() noexcept;
 inline std::error_code make_error_code(http2_errc e) noexcept {

@@ -49,6 +49,11 @@ class http2_errc_category_impl final : public std::error_category {
                 return "HTTP/2 events must be pulled before more input is received";
             case http2_errc::invalid_argument:
                 return "invalid argument to an HTTP/2 session call";
+            case http2_errc::too_many_headers:
+                return "HTTP/2 header list has more fields than the limit";
+            case http2_errc::ping_timeout:
+                return "the HTTP/2 peer did not answer a keepalive PING in time: the connection "
+                       "is dead or stalled";
         }
         return "unknown corvid.http2 error";
     }

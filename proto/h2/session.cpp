@@ -481,6 +481,10 @@ int session_impl::on_header(nghttp2_session*, const nghttp2_frame* frame, const 
             }
             return 0;
         }
+        if (st->rx.fields.size() >= self->limits_.max_header_fields) {
+            st->local_error = http2_errc::too_many_headers;
+            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+        }
         st->rx.fields.add(n, v);
         return 0;
     } catch (...) {
@@ -1274,6 +1278,7 @@ bool is_connection_error(std::error_code ec) noexcept {
         case http2_errc::flooded:
         case http2_errc::bad_preface:
         case http2_errc::internal_error:
+        case http2_errc::ping_timeout:
             return true;
         default:
             return false;

@@ -194,6 +194,11 @@ struct session_limits {
     /// tell the peer. Independently, nghttp2 1.52's HPACK decoder refuses any
     /// single field over 64 KiB as a connection error (compression_error).
     std::uint32_t max_header_list_size = 64 * 1024;
+    /// Most regular (non-pseudo) fields in one received header list or
+    /// trailer section. More resets that stream with INTERNAL_ERROR, as
+    /// max_header_list_size does; its stream_closed_event has error
+    /// too_many_headers.
+    std::size_t max_header_fields = 256;
     /// Largest header block this side sends (nghttp2's estimate,
     /// nghttp2_hd_deflate_bound). submit_request/submit_response/
     /// submit_trailers fail with header_list_too_large beyond it.
@@ -313,7 +318,8 @@ struct stream_closed_event {
     wire_error code = wire_error::no_error;
     /// Classification: empty (normal end, or a reset with NO_ERROR),
     /// stream_refused, goaway (stream above a received GOAWAY's
-    /// last_stream_id), header_list_too_large (our limit), or stream_reset.
+    /// last_stream_id), header_list_too_large or too_many_headers (our
+    /// limits), or stream_reset.
     std::error_code error;
     /// True when the peer reset the stream (RST_STREAM received), false
     /// after a normal end or a reset this side sent.

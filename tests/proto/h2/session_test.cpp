@@ -785,6 +785,27 @@ TEST(H2Session, OversizedReceivedHeaderListResetsOnlyThatStream) {
     EXPECT_FALSE(p.client.error());
 }
 
+TEST(H2Session, TooManyReceivedFieldsResetOnlyThatStream) {
+    client_options co;
+    co.limits.max_header_fields = 3;
+    session_pair p(co);
+    const std::int32_t a = p.client.submit_request(get("/a"), true).value();
+    const std::int32_t b = p.client.submit_request(get("/b"), true).value();
+    p.pump();
+    ASSERT_FALSE(p.server.submit_response(
+        a, 200, {{"f1", "1"}, {"f2", "2"}, {"f3", "3"}, {"f4", "4"}}, true));
+    ASSERT_FALSE(p.server.submit_response(b, 200, {{"f1", "1"}, {"f2", "2"}, {"f3", "3"}}, true));
+    p.pump();
+    const auto& la = p.client_log.streams.at(a);
+    EXPECT_TRUE(la.responses.empty());
+    ASSERT_TRUE(la.closed.has_value());
+    EXPECT_EQ(la.closed->error, http2_errc::too_many_headers);
+    const auto& lb = p.client_log.streams.at(b);
+    ASSERT_EQ(lb.responses.size(), 1u);  // exactly at the limit: fine
+    EXPECT_EQ(lb.responses[0].fields.size(), 3u);
+    EXPECT_FALSE(p.client.error());
+}
+
 TEST(H2Session, DataEventsMustBePulledBeforeMoreInput) {
     session_pair p;
     const std::int32_t id = p.client.submit_request(get(), true).value();
