@@ -7,6 +7,7 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 
@@ -312,6 +313,13 @@ asio::awaitable<void> h2_connection::reader() {
             close(net_errc::connection_closed);
             co_return;
         }
+        // Let the streams' readers (and the writer) run before the next
+        // read. A read that finds bytes already in the socket completes
+        // without suspending, so without this the reader would drain a
+        // whole stream window (1 MiB by default) into the stream queues
+        // before the application saw the first byte, and the WINDOW_UPDATEs
+        // that follow its reads would go out that much later.
+        co_await asio::post(executor_, asio::use_awaitable);
     }
 }
 

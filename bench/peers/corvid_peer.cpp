@@ -217,6 +217,11 @@ int main(int argc, char** argv) {
     co.decompress = false;
     co.follow_redirects = false;
     co.user_agent.clear();
+    // HTTP/2 receive windows as libcurl 7.88 sets them (32 MiB for each
+    // stream and for the connection), so both clients give nghttpd the same
+    // room to send; corvid's defaults are Chrome's smaller 6 and 15 MiB.
+    co.http2.stream_window = 32u << 20;
+    co.http2.connection_window = 32u << 20;
     if (opts.http2) {
         if (const auto policy = http2_policy<corvid::http_version_policy>()) {
             co.http_version = *policy;

@@ -1260,7 +1260,7 @@ void session_impl::consume(std::int32_t stream_id, std::size_t n) noexcept {
 connection_profile connection_profile::corvid_default() {
     connection_profile p;
     p.settings = {{setting_id::enable_push, 0},
-                  {setting_id::initial_window_size, 1024 * 1024},
+                  {setting_id::initial_window_size, 6 * 1024 * 1024},
                   {setting_id::max_header_list_size, 64 * 1024}};
     p.connection_window_increment = 15 * 1024 * 1024 - 65535;
     return p;

@@ -175,9 +175,10 @@ struct connection_profile {
                                      pseudo_header::protocol};
 
     /// corvid's own profile ("none"): a plain, fast client.
-    /// SETTINGS ENABLE_PUSH=0, INITIAL_WINDOW_SIZE=1 MiB,
+    /// SETTINGS ENABLE_PUSH=0, INITIAL_WINDOW_SIZE=6 MiB,
     /// MAX_HEADER_LIST_SIZE=64 KiB (in that order); connection window
-    /// increased to 15 MiB (increment 15 MiB - 65535); no HEADERS priority;
+    /// increased to 15 MiB (increment 15 MiB - 65535): Chrome's windows, see
+    /// corvid::http2_options; no HEADERS priority;
     /// pseudo order :method :scheme :authority :path :protocol.
     static connection_profile corvid_default();
 };

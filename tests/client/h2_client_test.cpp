@@ -434,7 +434,9 @@ TEST_F(H2Client, LargeDownloadWithSlowReaderIsIntact) {
 }
 
 TEST_F(H2Client, WindowUpdatesOnlyFollowReads) {
-    client c(io_.get_executor(), h2c_opts());
+    client_options o = h2c_opts();
+    o.http2.stream_window = 1 << 20;
+    client c(io_.get_executor(), o);
     test::run(io_, [&]() -> asio::awaitable<void> {
         request req;
         req.url = h2c("/bytes/" + std::to_string(big_size));

@@ -106,7 +106,7 @@ TEST(H2Session, SettingsEventsCarryPeerValues) {
     // The server sees corvid's default client profile.
     ASSERT_FALSE(p.server_log.settings.empty());
     EXPECT_FALSE(p.server.peer().enable_push);
-    EXPECT_EQ(p.server.peer().initial_window_size, 1024u * 1024);
+    EXPECT_EQ(p.server.peer().initial_window_size, 6u * 1024 * 1024);
     EXPECT_EQ(p.server.peer().max_header_list_size, 64u * 1024);
 }
 
