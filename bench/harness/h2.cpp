@@ -44,6 +44,9 @@ constexpr std::size_t concurrency = 100;
 // first requests are outside the figure, like the peers' warm-up samples).
 constexpr const char* h2load_warmup = "1s";
 constexpr const char* h2load_duration = "3s";
+// The download ceiling: this many whole 64 MiB downloads, one at a time, on
+// one connection (its handshake, under a millisecond, is in the figure).
+constexpr int h2load_downloads = 20;
 
 enum class shape_kind { download, upload, concurrent };
 
@@ -73,21 +76,33 @@ std::string peer_path(const std::string& name) {
     return path;
 }
 
-// Runs h2load against `url` on `cpu` and returns its rate as a ceiling.
-workload_report::ceiling h2load_ceiling(const std::string& case_name, int repetition,
-                                        const std::string& url, int cpu) {
+// Runs h2load against `url` on `cpu` and returns its rate as a ceiling:
+// requests/s of 100 streams kept in flight for the concurrent case, MiB/s of
+// whole downloads one after another for the download case.
+workload_report::ceiling h2load_ceiling(const std::string& case_name, shape_kind kind,
+                                        int repetition, const std::string& url, int cpu) {
     workload_report::ceiling c;
     c.case_name = case_name;
     c.repetition = repetition;
-    c.metric = "requests_per_second";
     c.tool = "h2load";
-    c.argv = {"h2load",
-              "--clients=1",
-              "--threads=1",
-              "--max-concurrent-streams=" + std::to_string(concurrency),
-              std::string("--warm-up-time=") + h2load_warmup,
-              std::string("--duration=") + h2load_duration,
-              url};
+    if (kind == shape_kind::download) {
+        c.metric = "throughput";
+        c.argv = {"h2load",
+                  "--clients=1",
+                  "--threads=1",
+                  "--max-concurrent-streams=1",
+                  "--requests=" + std::to_string(h2load_downloads),
+                  url};
+    } else {
+        c.metric = "requests_per_second";
+        c.argv = {"h2load",
+                  "--clients=1",
+                  "--threads=1",
+                  "--max-concurrent-streams=" + std::to_string(concurrency),
+                  std::string("--warm-up-time=") + h2load_warmup,
+                  std::string("--duration=") + h2load_duration,
+                  url};
+    }
     const command_result r = run_command(c.argv, cpu);
     const auto summary = parse_h2load(r.output);
     if (r.exit_status != 0 || !summary) {
@@ -98,7 +113,8 @@ workload_report::ceiling h2load_ceiling(const std::string& case_name, int repeti
         summary->succeeded == 0) {
         throw std::runtime_error("h2load did not complete its requests over h2:\n" + r.output);
     }
-    c.value = summary->requests_per_second;
+    c.value = kind == shape_kind::download ? summary->bytes_per_second / (1024.0 * 1024)
+                                           : summary->requests_per_second;
     // Keep the summary lines, not the progress.
     for (std::size_t pos = 0; pos < r.output.size();) {
         const auto nl = r.output.find('\n', pos);
@@ -218,10 +234,15 @@ int run_h2(const workload_options& o) {
             std::string(h2load_duration) + " measured after " + h2load_warmup +
             " of warm-up, after the pairs of each repetition, on the peers' CPU; it keeps 100 "
             "streams in flight at all times (a new request as each completes) where the peers "
-            "wait for the whole batch, so it bounds what a batch can reach",
+            "wait for the whole batch, so it bounds what a batch can reach; for download-64MiB, "
+            "h2load --clients=1 --threads=1 --max-concurrent-streams=1 --requests=" +
+            std::to_string(h2load_downloads) +
+            " (whole downloads one after another on one connection, its windows 1 GiB), MiB/s of "
+            "all bytes received: what nghttpd can send to a client that does nothing else",
         "libcurl: CURLOPT_BUFFERSIZE " + std::to_string(corvid_read_size) +
             " (corvid's read size), no progress meter, no decoding, CA file only; both send "
-            "Accept: */* and no User-Agent",
+            "Accept: */* and no User-Agent; HTTP/2 receive windows 32 MiB per stream and per "
+            "connection on both sides (libcurl 7.88's own; corvid's defaults are 6 and 15 MiB)",
         "client CPU: user + system CPU time of the peer process (CLOCK_PROCESS_CPUTIME_ID), "
         "from before the request until the library is finished with the response",
     };
@@ -265,11 +286,12 @@ int run_h2(const workload_options& o) {
                               cmp.test.p_value, std::string(to_string(cmp.outcome)).c_str());
                 std::cerr << buf;
             }
-            if (c.kind == shape_kind::concurrent) {
+            if (c.kind != shape_kind::upload) {
                 report.ceilings.push_back(
-                    h2load_ceiling(c.name, rep, url, report.settings.peer_cpu));
+                    h2load_ceiling(c.name, c.kind, rep, url, report.settings.peer_cpu));
                 char buf[64];
-                std::snprintf(buf, sizeof buf, " h2load %.4g req/s", report.ceilings.back().value);
+                std::snprintf(buf, sizeof buf, " h2load %.4g %s", report.ceilings.back().value,
+                              c.kind == shape_kind::download ? "MiB/s" : "req/s");
                 std::cerr << buf;
                 if (rep == 1) {
                     report.commands.emplace_back(c.name + " h2load", report.ceilings.back().argv);

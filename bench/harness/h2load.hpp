@@ -1,9 +1,10 @@
 #pragma once
 
 // Reading h2load's report (Debian's nghttp2-client). corvid-bench runs
-// h2load against the HTTP/2 fixture as the ceiling of the concurrent case:
-// what nghttp2's own load generator reaches on the same server, connection
-// and streams. Pure text processing, so it is unit-tested (tests/bench/).
+// h2load against the HTTP/2 fixture as the ceiling of the concurrent and
+// download cases: what nghttp2's own load generator reaches on the same
+// server, connection and streams. Pure text processing, so it is unit-tested
+// (tests/bench/).
 
 #include <cstdint>
 #include <cstdio>
@@ -16,7 +17,10 @@ namespace corvid::bench {
 /// The figures corvid-bench takes from an h2load run.
 struct h2load_summary {
     double requests_per_second = 0;  ///< "finished in ..., X req/s"
-    std::uint64_t requests = 0;      ///< "requests: N total"
+    /// "finished in ..., X req/s, YMB/s": all bytes received (frames
+    /// included) per second; h2load's units are powers of 1024.
+    double bytes_per_second = 0;
+    std::uint64_t requests = 0;  ///< "requests: N total"
     std::uint64_t succeeded = 0;
     std::uint64_t failed = 0;
     std::uint64_t errored = 0;
@@ -45,6 +49,19 @@ inline std::optional<h2load_summary> parse_h2load(std::string_view output) {
                 rps >= 0) {
                 s.requests_per_second = rps;
                 finished = true;
+                // ", 1.06GB/s": the number, then B, KB, MB or GB.
+                double rate = 0;
+                char unit[4] = {};
+                if (std::sscanf(line.c_str() + comma + 2 + end, ", %lf%3[KMGB]/s", &rate, unit) ==
+                    2) {
+                    const std::string_view u(unit);
+                    const double scale = u == "B"    ? 1.0
+                                         : u == "KB" ? 1024.0
+                                         : u == "MB" ? 1024.0 * 1024
+                                         : u == "GB" ? 1024.0 * 1024 * 1024
+                                                     : 0.0;
+                    s.bytes_per_second = rate * scale;
+                }
             }
         } else if (line.rfind("requests: ", 0) == 0) {
             // "requests: 1000 total, 1000 started, 1000 done, 1000 succeeded,

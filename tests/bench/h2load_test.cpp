@@ -27,6 +27,7 @@ TEST(H2loadTest, ReadsRateRequestsAndProtocol) {
     const auto s = parse_h2load(timed_run);
     ASSERT_TRUE(s.has_value());
     EXPECT_DOUBLE_EQ(s->requests_per_second, 108273.33);
+    EXPECT_DOUBLE_EQ(s->bytes_per_second, 108.83 * 1024 * 1024);
     EXPECT_EQ(s->requests, 324820u);
     EXPECT_EQ(s->succeeded, 324820u);
     EXPECT_EQ(s->failed, 0u);
@@ -42,10 +43,28 @@ TEST(H2loadTest, ReportsFailuresAndAMissingProtocol) {
         "timeout\n");
     ASSERT_TRUE(s.has_value());
     EXPECT_EQ(s->requests_per_second, 0.0);
+    EXPECT_EQ(s->bytes_per_second, 0.0);
     EXPECT_EQ(s->succeeded, 0u);
     EXPECT_EQ(s->failed, 10u);
     EXPECT_EQ(s->errored, 10u);
     EXPECT_TRUE(s->protocol.empty());
+}
+
+TEST(H2loadTest, ReadsTheByteRateInEachUnit) {
+    const char* counts =
+        "requests: 20 total, 20 started, 20 done, 20 succeeded, 0 failed, 0 "
+        "errored, 0 timeout\n";
+    const auto gb =
+        parse_h2load(std::string("finished in 1.20s, 16.92 req/s, 1.06GB/s\n") + counts);
+    ASSERT_TRUE(gb.has_value());
+    EXPECT_DOUBLE_EQ(gb->bytes_per_second, 1.06 * 1024 * 1024 * 1024);
+    const auto kb =
+        parse_h2load(std::string("finished in 1.20s, 16.92 req/s, 512.5KB/s\n") + counts);
+    ASSERT_TRUE(kb.has_value());
+    EXPECT_DOUBLE_EQ(kb->bytes_per_second, 512.5 * 1024);
+    const auto b = parse_h2load(std::string("finished in 1.20s, 16.92 req/s, 900B/s\n") + counts);
+    ASSERT_TRUE(b.has_value());
+    EXPECT_DOUBLE_EQ(b->bytes_per_second, 900.0);
 }
 
 TEST(H2loadTest, RejectsOutputWithoutTheSummary) {
