@@ -52,3 +52,9 @@ find_library(NGHTTP2_LIB nghttp2 REQUIRED)
 add_library(corvid_nghttp2 INTERFACE)
 target_include_directories(corvid_nghttp2 SYSTEM INTERFACE ${NGHTTP2_INCLUDE_DIR})
 target_link_libraries(corvid_nghttp2 INTERFACE ${NGHTTP2_LIB})
+
+# JSON parsing: simdjson (libsimdjson-dev 3.0); browser profile files and,
+# later, the engine's envelopes. Writing JSON is done by hand.
+find_package(simdjson CONFIG REQUIRED)
+add_library(corvid_simdjson INTERFACE)
+target_link_libraries(corvid_simdjson INTERFACE simdjson::simdjson)

@@ -153,6 +153,34 @@ inline std::error_code make_error_code(http2_errc e) noexcept {
     return {static_cast<int>(e), http2_category()};
 }
 
+/// Loading a browser profile (profile.hpp).
+enum class profile_errc {
+    not_found = 1,  ///< no built-in profile of that name and no such file
+    invalid,        ///< not a valid profile file (the detail names the field)
+};
+const std::error_category& profile_category() noexcept;
+inline std::error_code make_error_code(profile_errc e) noexcept {
+    return {static_cast<int>(e), profile_category()};
+}
+
+/// Parsing a TLS ClientHello as captured off the wire (the proto/tls codec,
+/// used to observe fingerprints). Every one of these rejects the whole input.
+enum class client_hello_errc {
+    truncated = 1,        ///< the input ends before a length says it should
+    not_handshake,        ///< the record is not a TLS handshake record (content type 22)
+    bad_record,           ///< the record header's protocol version is not 3.x
+    not_client_hello,     ///< the handshake message is not a ClientHello (type 1)
+    bad_length,           ///< a length field disagrees with the bytes that contain it
+    fragmented,           ///< the ClientHello continues in a further record (unsupported)
+    too_large,            ///< a record over 2^14 bytes or a message over the size limit
+    duplicate_extension,  ///< the same extension type appears twice
+    bad_extension,        ///< a known extension's body is malformed
+};
+const std::error_category& client_hello_category() noexcept;
+inline std::error_code make_error_code(client_hello_errc e) noexcept {
+    return {static_cast<int>(e), client_hello_category()};
+}
+
 /// Exception thrown only by the blocking convenience API.
 class error : public std::system_error {
   public:
@@ -175,4 +203,8 @@ template <>
 struct is_error_code_enum<corvid::socks5_errc> : true_type {};
 template <>
 struct is_error_code_enum<corvid::http2_errc> : true_type {};
+template <>
+struct is_error_code_enum<corvid::client_hello_errc> : true_type {};
+template <>
+struct is_error_code_enum<corvid::profile_errc> : true_type {};
 }  // namespace std
