@@ -195,6 +195,9 @@ client_impl::client_impl(asio::any_io_executor ex, client_options opts)
     tls_config.verify_peer = options.tls.verify_peer;
     tls_config.ca_file = options.tls.ca_file;
     tls_config.session_resumption = options.tls.session_resumption;
+    if (options.profile) {
+        tls_config.profile = options.profile->tls;
+    }
     auto ctx = tls::client_context::create(tls_config);
     if (!ctx) {
         if (!setup_error) {
@@ -226,6 +229,73 @@ void client_impl::recycle(std::unique_ptr<connection> conn, bool reusable) {
 
 namespace {
 
+// Content-Length or chunked coding for the body, unless the user framed it.
+void add_body_framing(const outgoing& out, corvid::headers& fields) {
+    const auto& user = out.user_headers;
+    if (out.body_stream) {
+        if (!user.contains("Content-Length") && !user.contains("Transfer-Encoding")) {
+            fields.add("Transfer-Encoding", "chunked");
+        }
+    } else if (!user.contains("Content-Length") && (!out.body.empty() || out.method == "POST" ||
+                                                    out.method == "PUT" || out.method == "PATCH")) {
+        fields.add("Content-Length", std::to_string(out.body.size()));
+    }
+}
+
+// The request's fields under a browser profile: Host, then the profile's
+// template for the request kind with the user's headers merged in (a header
+// the template has keeps its position; new ones go before
+// user_headers_before; the jar's Cookie before cookie_before). Names are
+// spelled as the profile says the browser spells them over HTTP/1.1; the
+// HTTP/2 session lower-cases them and drops the connection-specific ones.
+void add_profile_fields(const client_impl& c, const outgoing& out, corvid::headers& fields) {
+    const profile& p = *c.options.profile;
+    const header_template& t = p.headers_for(out.kind);
+    const auto& user = out.user_headers;
+    auto spelled = [&](std::string_view name) -> std::string {
+        if (auto s = p.http1_names.get(name)) {
+            return std::string(*s);
+        }
+        return std::string(name);
+    };
+    std::string cookie;
+    if (c.options.enable_cookies && !user.contains("Cookie")) {
+        cookie = c.jar.header_for(out.target);
+    }
+    bool user_done = false;
+    bool cookie_done = cookie.empty();
+    auto add_user_new = [&] {
+        for (const auto& f : user) {
+            if (!iequals(f.name, "Host") && !t.fields.contains(f.name)) {
+                fields.add(f.name, f.value);
+            }
+        }
+        user_done = true;
+    };
+    for (const auto& f : t.fields) {
+        if (!user_done && iequals(f.name, t.user_headers_before)) {
+            add_user_new();
+        }
+        if (!cookie_done && iequals(f.name, t.cookie_before)) {
+            fields.add(spelled("cookie"), cookie);
+            cookie_done = true;
+        }
+        if (user.contains(f.name)) {
+            for (auto v : user.get_all(f.name)) {
+                fields.add(spelled(f.name), v);
+            }
+        } else if (!f.value.empty()) {
+            fields.add(spelled(f.name), f.value);
+        }
+    }
+    if (!user_done) {
+        add_user_new();
+    }
+    if (!cookie_done) {
+        fields.add(spelled("cookie"), cookie);
+    }
+}
+
 corvid::headers build_fields(const client_impl& c, const outgoing& out, bool absolute_form) {
     const auto& user = out.user_headers;
     corvid::headers fields;
@@ -234,6 +304,16 @@ corvid::headers build_fields(const client_impl& c, const outgoing& out, bool abs
         fields.add("Host", *host);
     } else {
         fields.add("Host", out.target.authority());
+    }
+    if (c.options.profile) {
+        add_profile_fields(c, out, fields);
+        if (absolute_form && !c.proxy.address.userinfo.empty() &&
+            !user.contains("Proxy-Authorization")) {
+            fields.add("Proxy-Authorization",
+                       "Basic " + base64_encode(percent_decode(c.proxy.address.userinfo)));
+        }
+        add_body_framing(out, fields);
+        return fields;
     }
     if (!c.options.user_agent.empty() && !user.contains("User-Agent")) {
         fields.add("User-Agent", c.options.user_agent);
@@ -261,14 +341,7 @@ corvid::headers build_fields(const client_impl& c, const outgoing& out, bool abs
         }
         fields.add(f.name, f.value);
     }
-    if (out.body_stream) {
-        if (!user.contains("Content-Length") && !user.contains("Transfer-Encoding")) {
-            fields.add("Transfer-Encoding", "chunked");
-        }
-    } else if (!user.contains("Content-Length") && (!out.body.empty() || out.method == "POST" ||
-                                                    out.method == "PUT" || out.method == "PATCH")) {
-        fields.add("Content-Length", std::to_string(out.body.size()));
-    }
+    add_body_framing(out, fields);
     return fields;
 }
 
@@ -361,6 +434,9 @@ std::vector<std::string> client_impl::alpn_for(const corvid::url& target) const 
         case http_version_policy::http2_prior_knowledge:
             return {"h2"};
         default:
+            if (options.profile) {
+                return options.profile->tls.alpn;
+            }
             return {"h2", "http/1.1"};
     }
 }
@@ -378,6 +454,46 @@ std::shared_ptr<h2_connection> client_impl::find_h2(const std::string& key,
     }
     return nullptr;
 }
+
+namespace {
+
+h2::priority_spec to_spec(const http2_profile::priority& p) {
+    return h2::priority_spec{p.depends_on, p.weight, p.exclusive};
+}
+
+// A browser profile's HTTP/2 preface and HEADERS settings. Its
+// MAX_HEADER_LIST_SIZE, when it sends one, is also the limit enforced: a
+// browser accepts what it advertises.
+void apply_http2_profile(const http2_profile& p, h2::client_options& o) {
+    o.profile.settings.clear();
+    for (const auto& s : p.settings) {
+        o.profile.settings.push_back({s.id, s.value});
+        if (s.id == h2::setting_id::max_header_list_size) {
+            o.limits.max_header_list_size = s.value;
+        }
+    }
+    o.profile.connection_window_increment = p.connection_window_increment;
+    o.profile.stream_window_increment = p.stream_window_increment;
+    o.profile.headers_priority.reset();
+    if (p.headers_priority) {
+        o.profile.headers_priority = to_spec(*p.headers_priority);
+    }
+    // "m,a,s,p" (validated when the profile loaded); :protocol goes last.
+    std::size_t i = 0;
+    for (char c : p.pseudo_header_order) {
+        const auto pseudo = c == 'm'   ? h2::pseudo_header::method
+                            : c == 'a' ? h2::pseudo_header::authority
+                            : c == 's' ? h2::pseudo_header::scheme
+                            : c == 'p' ? h2::pseudo_header::path
+                                       : h2::pseudo_header::protocol;
+        if (pseudo != h2::pseudo_header::protocol && i < 4) {
+            o.profile.pseudo_order[i++] = pseudo;
+        }
+    }
+    o.profile.pseudo_order[4] = h2::pseudo_header::protocol;
+}
+
+}  // namespace
 
 result<std::shared_ptr<h2_connection>> client_impl::adopt_h2(std::unique_ptr<connection> conn) {
     // The response header limit, enforced and advertised
@@ -403,6 +519,9 @@ result<std::shared_ptr<h2_connection>> client_impl::adopt_h2(std::unique_ptr<con
         }
     }
     h2_options.profile.connection_window_increment = h2o.connection_window - 65535;
+    if (options.profile) {
+        apply_http2_profile(options.profile->http2, h2_options);
+    }
     auto session = h2::client_session::create(h2_options);
     if (!session) {
         return session.error();
@@ -457,7 +576,15 @@ asio::awaitable<result<std::shared_ptr<exchange>>> client_impl::exchange_h2(
     head.path = out.target.target;
     head.fields = fields;  // the session drops Host, Transfer-Encoding and friends
     const bool has_body = !out.body.empty() || static_cast<bool>(out.body_stream);
-    auto opened = conn->open(head, !has_body);
+    // A profile's request kind may carry its own HEADERS priority (a
+    // browser weighs a fetch lower than a navigation).
+    std::optional<std::optional<h2::priority_spec>> priority;
+    if (options.profile) {
+        if (const auto& p = options.profile->headers_for(out.kind).http2_priority) {
+            priority = to_spec(*p);
+        }
+    }
+    auto opened = conn->open(head, !has_body, priority);
     if (!opened) {
         co_return opened.error();
     }
@@ -799,6 +926,7 @@ asio::awaitable<result<response>> client_impl::send(request req) {
 
     outgoing out{req.method, *parsed, std::move(req.headers), std::move(req.body),
                  std::move(req.body_stream)};
+    out.kind = req.kind;
     int redirects = 0;
     std::size_t connects_total = 0;
     double redirect_time = 0;
@@ -808,6 +936,13 @@ asio::awaitable<result<response>> client_impl::send(request req) {
         const std::string key = pool_key_for(out.target, proxy);
         const bool head_request = out.method == "HEAD";
         auto fields = build_fields(*this, out, absolute_form);
+        // A browser profile asks for compressed bodies: decode them, as the
+        // browser does (unless the user set Accept-Encoding and so takes
+        // the bytes as they come).
+        const bool decode_body =
+            options.decompress ||
+            (options.profile && !out.user_headers.contains("Accept-Encoding") &&
+             fields.contains("Accept-Encoding"));
         std::string head;
         if (auto bad = h1::try_serialize_request_head(
                 head, out.method, absolute_form ? out.target.to_string() : out.target.target,
@@ -1000,7 +1135,7 @@ asio::awaitable<result<response>> client_impl::send(request req) {
         res.request_head = std::move(head);
         ex->timings.redirect = redirect_time;
 
-        if (options.decompress && !head_request && status != 204 && status != 304 && ex->has_body) {
+        if (decode_body && !head_request && status != 204 && status != 304 && ex->has_body) {
             // Several Content-Encoding lines form one list (RFC 9110 5.3).
             std::string coding;
             for (auto line : ex->fields.get_all("Content-Encoding")) {

@@ -86,12 +86,14 @@ bool h2_connection::can_open_stream() const noexcept {
            session_.open_streams() < session_.peer().max_concurrent_streams;
 }
 
-result<std::shared_ptr<h2_stream>> h2_connection::open(const h2::request_head& head,
-                                                       bool end_stream) {
+result<std::shared_ptr<h2_stream>> h2_connection::open(
+    const h2::request_head& head, bool end_stream,
+    std::optional<std::optional<h2::priority_spec>> priority) {
     if (closed_) {
         return error_ ? error_ : std::error_code(http2_errc::session_closing);
     }
-    auto id_or_error = session_.submit_request(head, end_stream);
+    auto id_or_error = priority ? session_.submit_request(head, end_stream, *priority)
+                                : session_.submit_request(head, end_stream);
     if (!id_or_error) {
         return id_or_error.error();
     }

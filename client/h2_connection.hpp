@@ -84,7 +84,11 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
     bool idle() const noexcept { return streams_.empty(); }
 
     /// Opens a stream (HEADERS queued; no body follows when end_stream).
-    result<std::shared_ptr<h2_stream>> open(const h2::request_head& head, bool end_stream);
+    /// `priority` overrides the connection profile's HEADERS priority when
+    /// set (an inner nullopt: no PRIORITY flag).
+    result<std::shared_ptr<h2_stream>> open(
+        const h2::request_head& head, bool end_stream,
+        std::optional<std::optional<h2::priority_spec>> priority = std::nullopt);
     /// Queues body bytes, waiting while the stream's send buffer is full.
     /// Succeeds without queueing once the stream has closed without error
     /// (the peer sent its complete response, then RST_STREAM(NO_ERROR) to

@@ -115,6 +115,7 @@ struct outgoing {
     std::string body;
     body_source body_stream;
     bool body_stream_started = false;
+    request_kind kind = request_kind::navigation;
 };
 
 struct client_impl : std::enable_shared_from_this<client_impl> {

@@ -1,6 +1,7 @@
 #include "tls/context.hpp"
 
 #include <openssl/err.h>
+#include <openssl/nid.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -13,10 +14,13 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <sstream>
+
+#include "tls/cert_compression.hpp"
 
 namespace corvid::tls {
 
@@ -81,6 +85,82 @@ client_context::~client_context() {
     }
 }
 
+namespace {
+
+int group_nid(std::uint16_t id) {
+    switch (id) {
+        case SSL_CURVE_X25519:
+            return NID_X25519;
+        case SSL_CURVE_SECP256R1:
+            return NID_X9_62_prime256v1;
+        case SSL_CURVE_SECP384R1:
+            return NID_secp384r1;
+        case SSL_CURVE_SECP521R1:
+            return NID_secp521r1;
+        default:
+            return NID_undef;
+    }
+}
+
+// The context-wide part of a browser profile's ClientHello. The TLS 1.3
+// suites are not configurable in BoringSSL (it orders them itself); the
+// others go in the profile's order.
+bool apply_profile(SSL_CTX* ctx, const corvid::tls_profile& p) {
+    if (!SSL_CTX_set_min_proto_version(ctx, p.min_version) ||
+        !SSL_CTX_set_max_proto_version(ctx, p.max_version)) {
+        return false;
+    }
+    std::string ciphers;
+    for (auto id : p.cipher_suites) {
+        const SSL_CIPHER* c = SSL_get_cipher_by_value(id);
+        if (c == nullptr) {
+            return false;
+        }
+        if (SSL_CIPHER_get_min_version(c) >= TLS1_3_VERSION) {
+            continue;
+        }
+        if (!ciphers.empty()) {
+            ciphers += ':';
+        }
+        ciphers += SSL_CIPHER_get_name(c);
+    }
+    if (!ciphers.empty() && !SSL_CTX_set_strict_cipher_list(ctx, ciphers.c_str())) {
+        return false;
+    }
+    if (!p.groups.empty()) {
+        std::vector<int> nids;
+        for (auto id : p.groups) {
+            const int nid = group_nid(id);
+            if (nid == NID_undef) {
+                return false;
+            }
+            nids.push_back(nid);
+        }
+        if (!SSL_CTX_set1_curves(ctx, nids.data(), nids.size())) {
+            return false;
+        }
+    }
+    if (!p.signature_algorithms.empty() &&
+        !SSL_CTX_set_verify_algorithm_prefs(ctx, p.signature_algorithms.data(),
+                                            p.signature_algorithms.size())) {
+        return false;
+    }
+    SSL_CTX_set_grease_enabled(ctx, p.grease ? 1 : 0);
+    SSL_CTX_set_permute_extensions(ctx, p.permute_extensions ? 1 : 0);
+    if (p.ocsp_stapling) {
+        SSL_CTX_enable_ocsp_stapling(ctx);
+    }
+    if (p.signed_cert_timestamps) {
+        SSL_CTX_enable_signed_cert_timestamps(ctx);
+    }
+    if (!p.session_tickets) {
+        SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+    }
+    return add_cert_decompressors(ctx, p.cert_compression);
+}
+
+}  // namespace
+
 result<std::shared_ptr<client_context>> client_context::create(const client_config& config) {
     std::shared_ptr<client_context> self(new client_context(config));
     SSL_CTX* ctx = self->ctx_.get();
@@ -108,6 +188,11 @@ result<std::shared_ptr<client_context>> client_context::create(const client_conf
         }
     } else {
         SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+    }
+
+    if (config.profile && !apply_profile(ctx, *config.profile)) {
+        ERR_clear_error();
+        return tls_errc::bad_profile;
     }
 
     if (config.session_resumption) {
@@ -379,6 +464,20 @@ asio::awaitable<result<void>> tls_stream::handshake_client(client_context& conte
     auto wire = alpn_wire(alpn);
     if (!wire.empty()) {
         SSL_set_alpn_protos(ssl, reinterpret_cast<const std::uint8_t*>(wire.data()), wire.size());
+    }
+    if (const auto& profile = context.config().profile) {
+        SSL_set_enable_ech_grease(ssl, profile->ech_grease ? 1 : 0);
+        // ALPS only for offered protocols: a WebSocket's ClientHello offers
+        // http/1.1 alone and so carries no ALPS, as Chrome's does. corvid
+        // sends no settings of its own in it (none are defined for h2).
+        for (const auto& proto : profile->alps) {
+            if (std::find(alpn.begin(), alpn.end(), proto) != alpn.end() &&
+                !SSL_add_application_settings(ssl,
+                                              reinterpret_cast<const std::uint8_t*>(proto.data()),
+                                              proto.size(), nullptr, 0)) {
+                co_return tls_errc::bad_profile;
+            }
+        }
     }
     // The origin key outlives the handshake (tickets arrive after it in TLS
     // 1.3), so keep it in this stream.

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +29,7 @@
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
 
+#include "corvid/profile.hpp"
 #include "corvid/result.hpp"
 #include "net/stream.hpp"
 
@@ -38,6 +40,13 @@ struct client_config {
     std::string ca_file;  ///< PEM bundle; empty: the system trust store
     bool session_resumption = true;
     std::size_t max_cached_sessions = 256;
+    /// A browser profile's ClientHello (profile.hpp): cipher list, groups,
+    /// signature algorithms, GREASE, extension permutation, certificate
+    /// compression with real decompressors, OCSP/SCT requests, versions,
+    /// and per connection ECH GREASE and ALPS. nullopt: BoringSSL's defaults
+    /// (TLS 1.2 to 1.3), corvid's plain client. create() fails with
+    /// tls_errc::bad_profile when BoringSSL refuses a value.
+    std::optional<corvid::tls_profile> profile;
 };
 
 class client_context {

@@ -29,6 +29,9 @@ class tls_errc_category_impl final : public std::error_category {
                 return "could not load a certificate, key or CA file";
             case tls_errc::alpn_mismatch:
                 return "server did not select a required application protocol (ALPN)";
+            case tls_errc::bad_profile:
+                return "the TLS library refused a setting of the browser profile (cipher, group, "
+                       "signature algorithm or certificate compression): fix the profile file";
         }
         return "unknown corvid.tls error";
     }

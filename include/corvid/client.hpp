@@ -32,6 +32,7 @@
 
 #include "corvid/cookies.hpp"
 #include "corvid/headers.hpp"
+#include "corvid/profile.hpp"
 #include "corvid/result.hpp"
 #include "corvid/url.hpp"
 
@@ -142,6 +143,22 @@ struct client_options {
     std::string user_agent = "corvid/0.1";  ///< empty: no User-Agent header
     std::string accept = "*/*";             ///< default Accept; empty: no Accept header
 
+    /// A browser profile (profile.hpp, e.g. profile::load("chrome")): the
+    /// TLS ClientHello, the HTTP/2 preface and HEADERS, and the default
+    /// request headers of that browser. Null (the default): corvid's own
+    /// plain client. With a profile:
+    /// - user_agent and accept are ignored: the profile's headers for the
+    ///   request's kind (request::kind) are sent, in the profile's order; a
+    ///   header in request::headers replaces the profile's in its position,
+    ///   one the profile does not have goes where the browser would put it;
+    /// - responses are decoded when the profile sent Accept-Encoding (as a
+    ///   browser does), whatever `decompress` says;
+    /// - over HTTP/2 the profile's SETTINGS, windows and priorities replace
+    ///   `http2`'s windows, and its MAX_HEADER_LIST_SIZE, when it sends one,
+    ///   is the response header limit;
+    /// - ALPN is the profile's list unless http_version restricts it.
+    std::shared_ptr<const corvid::profile> profile;
+
     /// Receives one human-readable line per connection event (resolving,
     /// trying an address, TLS details). Used by `corvid -v`.
     std::function<void(std::string_view)> trace;
@@ -156,6 +173,9 @@ struct request {
     cancel_token cancel;
     /// Overrides client_options::total_timeout for this request.
     std::optional<std::chrono::milliseconds> timeout;
+    /// Which of a browser profile's header sets to send (ignored without a
+    /// profile).
+    request_kind kind = request_kind::navigation;
 };
 
 /// Connection facts for `-v` and `-w`.

@@ -40,6 +40,7 @@ enum class tls_errc {
     cert_verify_failed,      ///< any other verification failure
     bad_credentials,         ///< a certificate, key or CA file could not be loaded
     alpn_mismatch,           ///< the server did not select a required protocol
+    bad_profile,             ///< BoringSSL refused a value of the browser profile's TLS settings
 };
 const std::error_category& tls_category() noexcept;
 inline std::error_code make_error_code(tls_errc e) noexcept {

@@ -172,6 +172,8 @@ class session_impl {
 
     pseudo_header_order pseudo_order{};
     std::optional<priority_spec> default_priority;
+    std::uint32_t stream_window_increment =
+        0;  // client: WINDOW_UPDATE after each request's HEADERS
 
   private:
     // nghttp2 callbacks: each wraps its work in try/catch (no exception may
@@ -1033,6 +1035,13 @@ result<std::int32_t> session_impl::submit_request(const request_head& head, bool
     st->announced = true;
     st->can_send = !end_stream;
     streams_.emplace(id, std::move(st));
+    if (stream_window_increment > 0) {
+        // Queued right behind the HEADERS frame, as Firefox sends it; the
+        // stream's receive window grows by the increment.
+        const int rv = nghttp2_submit_window_update(
+            session_, NGHTTP2_FLAG_NONE, id, static_cast<std::int32_t>(stream_window_increment));
+        (void)rv;  // the increment was checked against the window at create()
+    }
     return id;
 }
 
@@ -1373,11 +1382,22 @@ result<client_session> client_session::create(const client_options& options) {
         p && (p->weight < 1 || p->weight > 256 || p->depends_on < 0)) {
         return http2_errc::invalid_settings;
     }
+    // A stream window may not exceed 2^31-1 (RFC 9113 6.9.1).
+    std::uint64_t initial_window = 65535;
+    for (const auto& s : options.profile.settings) {
+        if (s.id == setting_id::initial_window_size) {
+            initial_window = s.value;
+        }
+    }
+    if (initial_window + options.profile.stream_window_increment > 0x7fffffff) {
+        return http2_errc::invalid_settings;
+    }
     std::unique_ptr<detail::session_impl> impl;
     try {
         impl = std::make_unique<detail::session_impl>(false);
         impl->pseudo_order = order;
         impl->default_priority = options.profile.headers_priority;
+        impl->stream_window_increment = options.profile.stream_window_increment;
         if (auto ec = impl->init(options.profile.settings,
                                  options.profile.connection_window_increment, options.limits)) {
             return ec;

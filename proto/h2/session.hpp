@@ -165,6 +165,10 @@ struct connection_profile {
     /// that SETTINGS frame (one frame, stream 0). 0: no WINDOW_UPDATE, the
     /// connection window stays 65535.
     std::uint32_t connection_window_increment = 0;
+    /// The increment of a WINDOW_UPDATE sent on each request stream right
+    /// after its HEADERS frame (Firefox raises every stream's window this
+    /// way); 0: none. At most 2^31-1 minus the stream's initial window.
+    std::uint32_t stream_window_increment = 0;
     /// Put on every request's HEADERS frame (PRIORITY flag) unless a request
     /// says otherwise; nullopt: no PRIORITY flag. See priority_spec for what
     /// nghttp2 1.52 does with the default values.
