@@ -170,6 +170,15 @@ const std::vector<option_def>& table() {
         {"http2-prior-knowledge", 0, false, "",
          "speak HTTP/2 at once, without negotiation (also h2c over plain TCP)",
          flag(&options::http2_prior_knowledge)},
+        {"impersonate", 0, true, "NAME|FILE",
+         "look like a browser on the wire (TLS, HTTP/2, headers): chrome, firefox, none, or a "
+         "profile file (--list-profiles)",
+         [](options& o, std::string_view a, bool) {
+             o.impersonate = std::string(a);
+             return std::string();
+         }},
+        {"list-profiles", 0, false, "", "list the built-in browser profiles for --impersonate",
+         flag(&options::list_profiles)},
         {"proxy", 'x', true, "URL",
          "use a proxy: http://HOST:PORT (CONNECT), socks5://HOST:PORT, socks5h://HOST:PORT",
          [](options& o, std::string_view a, bool) {
@@ -257,7 +266,7 @@ std::string requires_parameter(std::string_view shown) {
 
 // The checks curl makes once every option is known.
 std::string validate(const options& o) {
-    if (o.help || o.version) {
+    if (o.help || o.version || o.list_profiles) {
         return {};
     }
     if (o.urls.empty()) {

@@ -68,6 +68,10 @@ struct options {
     bool http1_1 = false;
     bool http2 = false;
     bool http2_prior_knowledge = false;
+    /// --impersonate: a built-in browser profile ("chrome", "firefox"), a
+    /// profile file (a path, or a name ending in .json), or "none".
+    std::string impersonate;
+    bool list_profiles = false;  ///< --list-profiles
 
     std::string proxy;  ///< normalised to scheme://host:port; empty: none
 

@@ -275,7 +275,11 @@ plan_result plan_request(const options& opts, const prepared_inputs& inputs,
     if (!ua.empty()) {
         add_default("User-Agent", ua);
     }
-    add_default("Accept", inputs.json ? "application/json" : "*/*");
+    // A browser profile (--impersonate) sends its own Accept in its place.
+    const bool impersonating = !opts.impersonate.empty() && opts.impersonate != "none";
+    if (inputs.json || !impersonating) {
+        add_default("Accept", inputs.json ? "application/json" : "*/*");
+    }
     if (opts.referer && !opts.referer->empty()) {
         add_default("Referer", *opts.referer);
     }

@@ -200,8 +200,9 @@ std::optional<std::uint64_t> content_length(const corvid::headers& h) {
     return n;
 }
 
-client_options make_client_options(const options& o) {
+client_options make_client_options(const options& o, std::shared_ptr<const profile> browser) {
     client_options c;
+    c.profile = std::move(browser);
     if (o.connect_timeout && *o.connect_timeout > 0) {
         c.connect_timeout = to_ms(*o.connect_timeout);
     }
@@ -232,8 +233,12 @@ std::string user_agent() {
 
 class runner {
   public:
-    runner(const options& opts, prepared_inputs inputs, asio::any_io_executor executor)
-        : opts_(opts), inputs_(std::move(inputs)), client_(executor, client_options_with_trace()) {
+    runner(const options& opts, prepared_inputs inputs, std::shared_ptr<const profile> browser,
+           asio::any_io_executor executor)
+        : opts_(opts),
+          inputs_(std::move(inputs)),
+          browser_(std::move(browser)),
+          client_(executor, client_options_with_trace()) {
         for (const auto& f : opts_.cookie_files) {
             if (auto loaded = client_.cookies().load_file(f); !loaded && opts_.verbose) {
                 // curl ignores a cookie file it cannot read; -v says so.
@@ -259,7 +264,7 @@ class runner {
 
   private:
     client_options client_options_with_trace() {
-        auto c = make_client_options(opts_);
+        auto c = make_client_options(opts_, browser_);
         if (opts_.verbose) {
             c.trace = [this](std::string_view line) { trace(line); };
         }
@@ -357,7 +362,9 @@ class runner {
             message = std::move(m);
         };
 
-        auto planned = plan_request(opts_, inputs_, url_arg, user_agent());
+        // Under a browser profile the profile's User-Agent and Accept go out
+        // (in its order); -A and -H still replace them.
+        auto planned = plan_request(opts_, inputs_, url_arg, browser_ ? "" : user_agent());
         std::unique_ptr<output_target> out;
         bool explicit_stdout = false;
         if (planned.error) {
@@ -611,6 +618,7 @@ class runner {
 
     const options& opts_;
     prepared_inputs inputs_;
+    std::shared_ptr<const profile> browser_;  // --impersonate; null: none
     corvid::client client_;
     std::unique_ptr<output_target> dump_;
     bool bar_active_ = false;
@@ -647,6 +655,31 @@ int run_main(int argc, const char* const* argv) {
         return write_all(STDOUT_FILENO, text) ? exit_write_error : exit_ok;
     }
 
+    if (opts.list_profiles) {
+        std::string text;
+        for (const auto& name : profile::builtin_names()) {
+            std::string description = "corvid's own plain, fast client (the default)";
+            if (name != "none") {
+                auto p = profile::load(name);
+                description = p ? (*p)->description : p.error().message();
+            }
+            text += name + std::string(name.size() < 10 ? 10 - name.size() : 1, ' ') + description +
+                    "\n";
+        }
+        return write_all(STDOUT_FILENO, text) ? exit_write_error : exit_ok;
+    }
+    std::shared_ptr<const profile> browser;
+    if (!opts.impersonate.empty() && opts.impersonate != "none") {
+        std::string detail;
+        auto loaded = profile::load(opts.impersonate, &detail);
+        if (!loaded) {
+            write_stderr("corvid: option --impersonate: " + loaded.error().message() +
+                         (detail.empty() ? "" : " (" + detail + ")") + "\n");
+            return exit_bad_usage;
+        }
+        browser = *loaded;
+    }
+
     auto prepared = prepare_inputs(opts, read_whole_file);
     if (prepared.error) {
         if (!opts.silent || opts.show_error) {
@@ -659,7 +692,7 @@ int run_main(int argc, const char* const* argv) {
     asio::io_context io;
     int rc = exit_bad_function_argument;
     {
-        runner r(opts, std::move(prepared.inputs), io.get_executor());
+        runner r(opts, std::move(prepared.inputs), std::move(browser), io.get_executor());
         asio::co_spawn(io, r.run_all(), [&rc](std::exception_ptr e, int code) {
             if (!e) {
                 rc = code;

@@ -187,7 +187,7 @@ class session_impl {
                              const std::uint8_t* data, std::size_t len, void* user);
     static int on_stream_close(nghttp2_session*, std::int32_t stream_id, std::uint32_t code,
                                void* user);
-    static int on_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* user);
+    static int on_frame_send(nghttp2_session* session, const nghttp2_frame* frame, void* user);
     static int on_frame_not_send(nghttp2_session*, const nghttp2_frame* frame, int lib_error,
                                  void* user);
     static int on_error(nghttp2_session*, int lib_error, const char* msg, std::size_t len,
@@ -656,8 +656,20 @@ int session_impl::on_stream_close(nghttp2_session*, std::int32_t stream_id, std:
     }
 }
 
-int session_impl::on_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* user) {
+int session_impl::on_frame_send(nghttp2_session* session, const nghttp2_frame* frame, void* user) {
     auto* self = static_cast<session_impl*>(user);
+    if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST &&
+        self->stream_window_increment > 0) {
+        // The profile's stream WINDOW_UPDATE goes right behind the request's
+        // HEADERS, as Firefox sends it. nghttp2 opens the stream only when
+        // its HEADERS is sent, so this is the first moment it can be
+        // submitted. The increment was checked against the window at create().
+        return nghttp2_submit_window_update(
+                   session, NGHTTP2_FLAG_NONE, frame->hd.stream_id,
+                   static_cast<std::int32_t>(self->stream_window_increment)) == 0
+                   ? 0
+                   : NGHTTP2_ERR_CALLBACK_FAILURE;
+    }
     if (frame->hd.type != NGHTTP2_GOAWAY) {
         return 0;
     }
@@ -1035,13 +1047,6 @@ result<std::int32_t> session_impl::submit_request(const request_head& head, bool
     st->announced = true;
     st->can_send = !end_stream;
     streams_.emplace(id, std::move(st));
-    if (stream_window_increment > 0) {
-        // Queued right behind the HEADERS frame, as Firefox sends it; the
-        // stream's receive window grows by the increment.
-        const int rv = nghttp2_submit_window_update(
-            session_, NGHTTP2_FLAG_NONE, id, static_cast<std::int32_t>(stream_window_increment));
-        (void)rv;  // the increment was checked against the window at create()
-    }
     return id;
 }
 
