@@ -7,12 +7,23 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <array>
+#include <atomic>
 #include <climits>
 #include <vector>
 
 namespace corvid::tls {
 
 namespace {
+
+std::array<std::atomic<std::uint64_t>, 4> decompressed_count{};
+
+int counted(int ok, std::uint16_t algorithm) {
+    if (ok == 1) {
+        decompressed_count[algorithm].fetch_add(1, std::memory_order_relaxed);
+    }
+    return ok;
+}
 
 // Every decompressor writes into a buffer of exactly the declared size and
 // fails unless the input decodes to exactly that many bytes.
@@ -40,7 +51,7 @@ int zlib_decompress(SSL*, CRYPTO_BUFFER** out, std::size_t uncompressed_len, con
         return 0;
     }
     *out = buffer;
-    return 1;
+    return counted(1, cert_compression_zlib);
 }
 
 int brotli_decompress(SSL*, CRYPTO_BUFFER** out, std::size_t uncompressed_len,
@@ -57,7 +68,7 @@ int brotli_decompress(SSL*, CRYPTO_BUFFER** out, std::size_t uncompressed_len,
         return 0;
     }
     *out = buffer;
-    return 1;
+    return counted(1, cert_compression_brotli);
 }
 
 int zstd_decompress(SSL*, CRYPTO_BUFFER** out, std::size_t uncompressed_len, const std::uint8_t* in,
@@ -73,7 +84,7 @@ int zstd_decompress(SSL*, CRYPTO_BUFFER** out, std::size_t uncompressed_len, con
         return 0;
     }
     *out = buffer;
-    return 1;
+    return counted(1, cert_compression_zstd);
 }
 
 int zlib_compress(SSL*, CBB* out, const std::uint8_t* in, std::size_t in_len) {
@@ -114,6 +125,12 @@ int zstd_compress(SSL*, CBB* out, const std::uint8_t* in, std::size_t in_len) {
 }
 
 }  // namespace
+
+std::uint64_t certificates_decompressed(std::uint16_t algorithm) noexcept {
+    return algorithm < decompressed_count.size()
+               ? decompressed_count[algorithm].load(std::memory_order_relaxed)
+               : 0;
+}
 
 bool cert_compression_supported(std::uint16_t algorithm) noexcept {
     return algorithm == cert_compression_zlib || algorithm == cert_compression_brotli ||

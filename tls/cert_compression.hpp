@@ -29,6 +29,11 @@ inline constexpr std::uint16_t cert_compression_zstd = 3;
 /// Largest certificate message a decompressor produces (1 MiB).
 inline constexpr std::size_t max_decompressed_certificate = 1 << 20;
 
+/// Certificates decompressed successfully by this process, per algorithm
+/// (index 1 zlib, 2 brotli, 3 zstd; 0 unused): a diagnostic counter, e.g.
+/// for `-v` and for tests that must know compression really happened.
+std::uint64_t certificates_decompressed(std::uint16_t algorithm) noexcept;
+
 /// Whether corvid has a codec for `algorithm`.
 bool cert_compression_supported(std::uint16_t algorithm) noexcept;
 

@@ -264,6 +264,9 @@ result<std::shared_ptr<server_context>> server_context::create(const server_conf
     if (!ok) {
         return tls_errc::bad_credentials;
     }
+    if (!add_cert_compressors(ctx, config.cert_compression)) {
+        return tls_errc::bad_profile;
+    }
     self->alpn_wire_ = alpn_wire(config.alpn);
     if (!self->alpn_wire_.empty()) {
         SSL_CTX_set_alpn_select_cb(ctx, &server_context::on_alpn_select, self.get());

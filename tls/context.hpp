@@ -77,6 +77,10 @@ struct server_config {
     std::vector<std::string> alpn;
     /// Highest TLS version offered (TLS1_2_VERSION or TLS1_3_VERSION).
     std::uint16_t max_version = TLS1_3_VERSION;
+    /// Certificate compression (RFC 8879) offered to clients that ask, most
+    /// preferred first: 1 zlib, 2 brotli, 3 zstd (cert_compression.hpp).
+    /// Empty: the certificate goes uncompressed.
+    std::vector<std::uint16_t> cert_compression;
 };
 
 class server_context {

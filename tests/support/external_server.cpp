@@ -394,8 +394,8 @@ nginx_site start_nginx_site(const nginx_site_options& options) {
                 "        ssl_certificate_key " +
                 dir.file("key.pem") +
                 ";\n"
-                "        ssl_protocols TLSv1.2 TLSv1.3;\n" +
-                common + "    }\n";
+                "        ssl_protocols " +
+                options.ssl_protocols + ";\n" + common + "    }\n";
         ports.push_back(https_port);
     }
     return nginx_site{start_nginx(std::move(dir), body, std::move(ports)), http_port, https_port};

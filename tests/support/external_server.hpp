@@ -135,6 +135,8 @@ struct nginx_site_options {
     tls::pem_pair certificate;
     /// Offer h2 by ALPN on the HTTPS port (nginx 1.22: "listen ... ssl http2").
     bool http2 = false;
+    /// nginx's ssl_protocols for the HTTPS port, e.g. "TLSv1.2" alone.
+    std::string ssl_protocols = "TLSv1.2 TLSv1.3";
     /// Extra directives pasted into both server blocks, typically location
     /// blocks: `location = /r { return 302 /x; }`,
     /// `location /c { add_header Set-Cookie "a=b; Path=/"; return 200 "ok"; }`.
