@@ -321,11 +321,13 @@ bool parse_http2(reader& r, element e, http2_profile& h) {
         bool ok = true;
         if (k == "settings") {
             array a;
-            ok = r.get_array(field.value, where, a);
+            if (!r.get_array(field.value, where, a)) {
+                return false;
+            }
             h.settings.clear();
             for (element entry : a) {
                 array pair;
-                if (!ok || entry.get_array().get(pair) != simdjson::SUCCESS || pair.size() != 2) {
+                if (entry.get_array().get(pair) != simdjson::SUCCESS || pair.size() != 2) {
                     return r.fail(where, "each entry is [id, value]");
                 }
                 http2_profile::setting s;
@@ -375,13 +377,15 @@ bool parse_template(reader& r, element e, const std::string& where, header_templ
         bool ok = true;
         if (field.key == "fields") {
             array a;
-            ok = r.get_array(field.value, w, a);
+            if (!r.get_array(field.value, w, a)) {
+                return false;
+            }
             t.fields.clear();
             for (element entry : a) {
                 array pair;
                 std::string name;
                 std::string value;
-                if (!ok || entry.get_array().get(pair) != simdjson::SUCCESS || pair.size() != 2 ||
+                if (entry.get_array().get(pair) != simdjson::SUCCESS || pair.size() != 2 ||
                     !r.get_string(pair.at(0).value_unsafe(), w, name) ||
                     !r.get_string(pair.at(1).value_unsafe(), w, value)) {
                     return r.fail(w, "each entry is [name, value]");
@@ -440,7 +444,9 @@ bool parse_profile(reader& r, element root, profile& p) {
             have_tls = true;
         } else if (k == "websocket_tls") {
             object w;
-            ok = r.get_object(field.value, where, w) && r.only_keys(w, where, {"alpn", "alps"});
+            if (!r.get_object(field.value, where, w) || !r.only_keys(w, where, {"alpn", "alps"})) {
+                return false;
+            }
             for (auto wf : w) {
                 if (!ok) {
                     break;
@@ -453,8 +459,10 @@ bool parse_profile(reader& r, element root, profile& p) {
             ok = parse_http2(r, field.value, p.http2);
         } else if (k == "headers") {
             object h;
-            ok = r.get_object(field.value, where, h) &&
-                 r.only_keys(h, where, {"navigation", "fetch", "websocket"});
+            if (!r.get_object(field.value, where, h) ||
+                !r.only_keys(h, where, {"navigation", "fetch", "websocket"})) {
+                return false;
+            }
             for (auto hf : h) {
                 if (!ok) {
                     break;
@@ -476,11 +484,13 @@ bool parse_profile(reader& r, element root, profile& p) {
             }
         } else if (k == "gaps") {
             array a;
-            ok = r.get_array(field.value, where, a);
+            if (!r.get_array(field.value, where, a)) {
+                return false;
+            }
             for (element entry : a) {
                 object g;
                 profile_gap gap;
-                if (!ok || !r.get_object(entry, where, g) ||
+                if (!r.get_object(entry, where, g) ||
                     !r.only_keys(g, where, {"field", "item", "why"})) {
                     return false;
                 }

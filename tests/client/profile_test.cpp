@@ -134,6 +134,14 @@ TEST(Profile, MalformedFilesAreRefusedWithTheFieldNamed) {
         {doc(R"("headers": {"upload": {"fields": []}})"), "headers"},
         {doc(R"("gaps": [{"field": "x", "colour": "y"}])"), "gaps"},
         {doc(R"("websocket_tls": {"alpn": ["http/1.1"], "alps": ["h2"]})"), "websocket_tls.alps"},
+        // Containers of the wrong type (found by profile_fuzz: iterating one
+        // crashed the loader).
+        {doc(R"("websocket_tls": "x")"), "websocket_tls"},
+        {doc(R"("headers": 1)"), "headers"},
+        {doc(R"("headers": {"fetch": {"fields": "x"}})"), "headers.fetch.fields"},
+        {doc(R"("gaps": {})"), "gaps"},
+        {doc(R"("http2": {"settings": 1})"), "http2.settings"},
+        {doc(R"("http2": [])"), "http2"},
     };
     for (const auto& c : cases) {
         std::string detail;
