@@ -396,9 +396,16 @@ fingerprint_row compare_extension_set(const client_hello& ours, const client_hel
     const auto gap_codes = fold_all(gaps.extensions);
     const bool all_gaps = std::all_of(only_ref.begin(), only_ref.end(),
                                       [&](std::uint16_t c) { return contains(gap_codes, c); });
-    if (only_ours.empty() && all_gaps) {
+    const bool all_extra = std::all_of(only_ours.begin(), only_ours.end(), [&](std::uint16_t c) {
+        return contains(gaps.extra_extensions, c);
+    });
+    if (all_gaps && all_extra) {
         row.verdict = row_verdict::cannot;
-        row.note = "cannot produce " + codes_text(only_ref);
+        row.note = only_ref.empty() ? std::string() : "cannot produce " + codes_text(only_ref);
+        if (!only_ours.empty()) {
+            row.note += std::string(row.note.empty() ? "" : "; ") + "sends instead " +
+                        codes_text(only_ours);
+        }
         return row;
     }
     row.verdict = row_verdict::differs;
@@ -502,7 +509,16 @@ fingerprint_row compare_grease(const client_hello& ours, const client_hello& ref
     };
     const list lists[] = {
         {"ciphers", [](const client_hello& h) { return h.cipher_suites; }, &gaps.ciphers},
-        {"extensions", [](const client_hello& h) { return h.extension_types(); }, &gaps.extensions},
+        // Extensions the library adds because of a gap (the padding it
+        // appends last) do not move the GREASE values the browser places.
+        {"extensions",
+         [&gaps](const client_hello& h) {
+             auto types = h.extension_types();
+             std::erase_if(types,
+                           [&](std::uint16_t t) { return contains(gaps.extra_extensions, t); });
+             return types;
+         },
+         &gaps.extensions},
         {"groups", [](const client_hello& h) { return h.supported_groups; }, &gaps.groups},
         {"key_shares", key_share_groups, &gaps.key_share_groups},
         {"sigalgs", [](const client_hello& h) { return h.signature_algorithms; },
@@ -609,7 +625,17 @@ fingerprint_row compare_alps(const client_hello& ours, const client_hello& ref,
         }
     }
     for (const auto& [code, protocols] : o) {
-        if (r.find(code) == r.end()) {
+        if (r.find(code) != r.end()) {
+            continue;
+        }
+        // ALPS on 17513 standing in for the reference's 17613 with the same
+        // protocols is the library's limit, not a difference.
+        const bool stands_in =
+            contains(gaps.extra_extensions, code) &&
+            std::any_of(r.begin(), r.end(), [&](const auto& entry) {
+                return contains(gaps.extensions, entry.first) && entry.second == protocols;
+            });
+        if (!stands_in) {
             differences.push_back("ours only: " + std::to_string(code));
         }
     }
@@ -643,6 +669,17 @@ std::vector<fingerprint_row> compare(const client_hello& ours, const client_hell
                                  [](std::uint16_t v) { return std::to_string(v); }));
     rows.push_back(compare_ordered("ciphers", items_of(ours.cipher_suites),
                                    items_of(reference.cipher_suites), cannot.ciphers));
+    if (auto& row = rows.back(); row.verdict == row_verdict::differs && cannot.cipher_order) {
+        auto sorted = [](std::vector<std::uint16_t> v) {
+            v = fold_all(v);
+            std::sort(v.begin(), v.end());
+            return v;
+        };
+        if (sorted(ours.cipher_suites) == sorted(reference.cipher_suites)) {
+            row.verdict = row_verdict::cannot;
+            row.note = "same ciphers; the library orders some of them itself";
+        }
+    }
     rows.push_back(compare_plain("compression methods", ours.compression_methods,
                                  reference.compression_methods, decimal));
     rows.push_back(compare_extension_set(ours, reference, cannot));

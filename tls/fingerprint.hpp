@@ -122,6 +122,15 @@ struct gap_list {
     std::vector<std::uint16_t> versions;
     /// The library cannot reproduce the reference's extension order.
     bool extension_order = false;
+    /// The library orders some ciphers itself (BoringSSL's TLS 1.3 suites):
+    /// the same ciphers in another order are `cannot`, not `differs`.
+    bool cipher_order = false;
+    /// Extensions the library sends that the reference does not, because of
+    /// a gap: ALPS on the old codepoint 17513 standing in for 17613, or the
+    /// padding extension (21) BoringSSL adds to a hello shorter than the
+    /// browser's. Ours-only items listed here make the extension set and
+    /// ALPS rows `cannot` instead of `differs`.
+    std::vector<std::uint16_t> extra_extensions;
 };
 
 /// Whether each side permutes its extensions per connection (Chrome does;

@@ -24,6 +24,7 @@
 #include <asio/io_context.hpp>
 
 #include "apps/corvid/exit_codes.hpp"
+#include "apps/corvid/fingerprint.hpp"
 #include "apps/corvid/options.hpp"
 #include "apps/corvid/progress.hpp"
 #include "apps/corvid/request_builder.hpp"
@@ -639,6 +640,10 @@ int run_main(int argc, const char* const* argv) {
     // A closed stdout pipe is a write error (exit 23), not a silent death.
     std::signal(SIGPIPE, SIG_IGN);
 
+    if (argc >= 2 && std::string_view(argv[1]) == "fingerprint") {
+        std::vector<std::string_view> rest(argv + 2, argv + argc);
+        return run_fingerprint(rest);
+    }
     auto parsed = parse_args(argc, argv);
     if (!parsed.ok()) {
         write_stderr("corvid: " + parsed.error + "\n");
