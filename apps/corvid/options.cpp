@@ -421,6 +421,7 @@ parse_result parse_args(int argc, const char* const* argv) {
 std::string help_text() {
     std::string out =
         "Usage: corvid [options...] <url>...\n"
+        "       corvid fingerprint [--impersonate NAME] [--compare REF.bin]  (docs/cli.md)\n"
         "A curl-compatible HTTP client (http:// and https://). Several URLs share one\n"
         "connection pool.\n\nOptions:\n";
     for (const auto& d : table()) {
