@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -107,6 +108,24 @@ TEST(FingerprintCommand, WebSocketKindUsesHttp11AndItsHeaders) {
     EXPECT_TRUE(
         has(r.out, "header order  Host,Connection,Pragma,Cache-Control,User-Agent,Upgrade,"))
         << r.out;
+}
+
+TEST(CliProfiles, ListProfilesAndUnknownProfile) {
+    const std::string corvid = std::string(CORVID_BUILD_DIR) + "/corvid";
+    std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen((corvid + " --list-profiles").c_str(), "r"),
+                                               ::pclose);
+    std::string out;
+    std::array<char, 512> buf{};
+    while (std::fgets(buf.data(), buf.size(), pipe.get()) != nullptr) {
+        out += buf.data();
+    }
+    EXPECT_EQ(WEXITSTATUS(::pclose(pipe.release())), 0);
+    EXPECT_TRUE(out.starts_with("none ")) << out;
+    EXPECT_TRUE(has(out, "\nchrome    Chromium 156")) << out;
+    EXPECT_TRUE(has(out, "\nfirefox   Firefox ESR 153")) << out;
+    const int status =
+        std::system((corvid + " --impersonate netscape https://localhost:1/ 2>/dev/null").c_str());
+    EXPECT_EQ(WEXITSTATUS(status), 2);
 }
 
 TEST(FingerprintCommand, BadArgumentsAreUsageErrors) {

@@ -178,6 +178,18 @@ TEST(CliOptions, NormalizeProxy) {
     EXPECT_EQ(normalize_proxy("p:0"), std::nullopt);
 }
 
+TEST(CliOptions, ImpersonateAndListProfiles) {
+    auto p = parse({"--impersonate", "chrome", "https://example.com/"});
+    ASSERT_TRUE(p.ok()) << p.error;
+    EXPECT_EQ(p.opts.impersonate, "chrome");
+    EXPECT_FALSE(parse({"--impersonate"}).ok());
+    // --list-profiles needs no URL.
+    auto l = parse({"--list-profiles"});
+    ASSERT_TRUE(l.ok()) << l.error;
+    EXPECT_TRUE(l.opts.list_profiles);
+    EXPECT_NE(help_text().find("--impersonate"), std::string::npos);
+}
+
 TEST(CliOptions, HelpListsOptionsAndExitCodes) {
     auto h = help_text();
     for (auto s : {"--request",
