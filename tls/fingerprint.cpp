@@ -624,7 +624,9 @@ fingerprint_row compare_alps(const client_hello& ours, const client_hello& ref,
             differences.push_back("protocols differ on " + std::to_string(code));
         }
     }
-    for (const auto& [code, protocols] : o) {
+    for (const auto& entry_ours : o) {
+        const std::uint16_t code = entry_ours.first;
+        const auto& protocols = entry_ours.second;  // named: clang 14 cannot capture a binding
         if (r.find(code) != r.end()) {
             continue;
         }

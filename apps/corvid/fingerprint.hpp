@@ -20,23 +20,13 @@
 // as the profile's gaps record); the exit status is 0 when no row differs
 // and 1 otherwise (2 for usage errors, 1 when the capture itself fails).
 
-#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
-
-#include "proto/h2/frame_log.hpp"
 
 namespace corvid::cli {
 
 /// Runs the subcommand with the arguments after "fingerprint".
 int run_fingerprint(std::span<const std::string_view> args);
-
-/// Reads an `nghttpd -v` log: the connection that carried the first request
-/// header, its first SETTINGS frame, connection WINDOW_UPDATEs, and the first
-/// request's header list and HEADERS priority, as a frame_log. nullopt when
-/// the log holds no request. Lines are read as text; sizes are bounded by
-/// the log itself (at most 1 MiB is read by the caller).
-std::optional<h2::frame_log> parse_nghttpd_log(std::string_view log);
 
 }  // namespace corvid::cli

@@ -3,7 +3,7 @@
 // field the library can produce is `match` and the rest `cannot`; plus the
 // nghttpd -v log reader the comparison uses.
 
-#include "apps/corvid/fingerprint.hpp"
+#include "proto/h2/nghttpd_log.hpp"
 
 #include <gtest/gtest.h>
 
@@ -51,7 +51,7 @@ bool has(const std::string& text, const std::string& part) {
 }
 
 TEST(NghttpdLog, ReadsTheChromiumAndFirefoxCaptures) {
-    auto chromium = cli::parse_nghttpd_log(slurp(data("chromium156-h2-frames.txt")));
+    auto chromium = h2::parse_nghttpd_log(slurp(data("chromium156-h2-frames.txt")));
     ASSERT_TRUE(chromium);
     EXPECT_EQ(h2::akamai_string(*chromium), "1:65536;2:0;4:6291456;6:262144|15663105|0|m,a,s,p");
     ASSERT_EQ(chromium->header_blocks.size(), 1u);
@@ -62,14 +62,14 @@ TEST(NghttpdLog, ReadsTheChromiumAndFirefoxCaptures) {
     EXPECT_EQ(chromium->header_blocks[0].fields[4].first, "sec-ch-ua");
 
     // Firefox's first connection closed without a request: the second one counts.
-    auto firefox = cli::parse_nghttpd_log(slurp(data("firefox153-h2-frames.txt")));
+    auto firefox = h2::parse_nghttpd_log(slurp(data("firefox153-h2-frames.txt")));
     ASSERT_TRUE(firefox);
     EXPECT_EQ(h2::akamai_string(*firefox), "1:65536;2:0;4:131072;5:16384|12517377|0|m,p,a,s");
     EXPECT_EQ(firefox->header_blocks[0].priority->weight, 42);
     EXPECT_EQ(firefox->header_blocks[0].fields.back().first, "te");
 
-    EXPECT_FALSE(cli::parse_nghttpd_log(""));
-    EXPECT_FALSE(cli::parse_nghttpd_log("IPv4: listen 0.0.0.0:9444\n[id=1] closed\n"));
+    EXPECT_FALSE(h2::parse_nghttpd_log(""));
+    EXPECT_FALSE(h2::parse_nghttpd_log("IPv4: listen 0.0.0.0:9444\n[id=1] closed\n"));
 }
 
 TEST(FingerprintCommand, ChromeMatchesChromiumWhereverTheLibraryCan) {
