@@ -27,6 +27,9 @@ constexpr const char* usage_text =
     "  h2          corvid's HTTP/2 client vs libcurl against a local nghttpd (TLS, h2):\n"
     "              64 MiB download, 1 MiB upload in 1 KiB pieces, 100 concurrent\n"
     "              requests on one connection (h2load as the ceiling); goal 10%\n"
+    "  profiles    corvid with --impersonate chrome vs corvid with no profile, against\n"
+    "              a local nghttpd (TLS, h2): 1 KiB GET on a kept-alive and on a fresh\n"
+    "              connection; TTFB and client CPU (issue 4: a profile must not slow it)\n"
     "  all         every workload above, with default outputs\n"
     "\n"
     "options:\n"
@@ -157,6 +160,9 @@ int main(int argc, char** argv) {
         if (workload == "h2") {
             return corvid::bench::run_h2(o);
         }
+        if (workload == "profiles") {
+            return corvid::bench::run_profiles(o);
+        }
         if (workload == "all") {
             if (!o.json_path.empty() || !o.markdown_path.empty()) {
                 std::fputs(
@@ -168,6 +174,7 @@ int main(int argc, char** argv) {
             int status = 0;
             status |= corvid::bench::run_http1_get(o);
             status |= corvid::bench::run_h2(o);
+            status |= corvid::bench::run_profiles(o);
             return status;
         }
     } catch (const std::exception& e) {

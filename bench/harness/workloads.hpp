@@ -56,4 +56,12 @@ int run_http1_get(const workload_options& options);
 /// the process exit status.
 int run_h2(const workload_options& options);
 
+/// corvid with a browser profile (--impersonate chrome) against corvid with
+/// none, the same peer executable, over TLS (ALPN h2) against a local
+/// nghttpd: GET of 1 KiB on a kept-alive connection and on a new connection
+/// per sample; TTFB and client CPU, BENCH.md's verdict rule. Issue 4's
+/// question is "not slower": parity or a win for the profile. Returns the
+/// process exit status.
+int run_profiles(const workload_options& options);
+
 }  // namespace corvid::bench

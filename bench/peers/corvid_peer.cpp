@@ -5,15 +5,26 @@
 // easy handle. With --fresh-connection the pool is emptied after each sample
 // (close_idle), outside the timed region, so every sample opens a new
 // connection; TLS session resumption stays on, as libcurl's session cache does.
+// The connections a sample opens are counted (client::total_connects): with
+// --fresh-connection each sample must open exactly one, without it only the
+// first sample may open one, so a figure never mixes handshakes into
+// keep-alive samples or the reverse.
 //
 // The request is built once to look like libcurl's on the wire (Host, then
 // Accept: */*; no User-Agent, no cookies, no Accept-Encoding; uploads add
 // Content-Type: application/octet-stream) and copied before each sample,
-// outside the timed region. An upload is a body_stream handing out one piece
-// of --upload-chunk bytes per call; --concurrent N co_spawns N requests on
-// the client's executor at once and waits for all of them.
+// outside the timed region. With --impersonate NAME the client sends that
+// browser profile instead (client_options::profile): its ClientHello, its
+// HTTP/2 SETTINGS, windows and priorities (which replace the 32 MiB windows
+// set below) and its navigation headers in its order, Accept included, so
+// the request carries no Accept of its own.
+//
+// An upload is a body_stream handing out one piece of --upload-chunk bytes
+// per call; --concurrent N co_spawns N requests on the client's executor at
+// once and waits for all of them.
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <exception>
@@ -32,6 +43,7 @@
 
 #include "bench/peers/peer_protocol.hpp"
 #include "corvid/client.hpp"
+#include "corvid/profile.hpp"
 
 namespace {
 
@@ -123,6 +135,19 @@ struct settings {
     bool fresh_connection = false;
 };
 
+// Checks the connections one single-request sample opened against what the
+// run asked for; an empty string when they match.
+std::string connection_check(const settings& s, std::size_t opened, bool first_sample) {
+    if (s.fresh_connection && opened != 1) {
+        return "the sample opened " + std::to_string(opened) +
+               " connections; --fresh-connection needs exactly one";
+    }
+    if (!s.fresh_connection && opened > (first_sample ? 1u : 0u)) {
+        return "the sample opened a connection; the previous one was not kept alive";
+    }
+    return {};
+}
+
 corvid::request make_request(const settings& s) {
     corvid::request req = s.prototype;
     if (s.upload_size != 0) {
@@ -132,16 +157,21 @@ corvid::request make_request(const settings& s) {
 }
 
 // One timed sample; prints its line.
-asio::awaitable<void> sample(corvid::client& client, const settings& s) {
+asio::awaitable<void> sample(corvid::client& client, const settings& s, bool first_sample) {
     transfer t;
     if (s.concurrent == 1) {
         corvid::request req = make_request(s);
+        const std::size_t connects_before = client.total_connects();
         const std::int64_t cpu_start = peer::cpu_ns();
         const std::int64_t start = peer::now_ns();
         co_await exchange(client, std::move(req), s.http2, t);
         const std::int64_t cpu = peer::cpu_ns() - cpu_start;
+        const std::string connections =
+            connection_check(s, client.total_connects() - connects_before, first_sample);
         if (!t.error.empty()) {
             peer::print_error(t.error);
+        } else if (!connections.empty()) {
+            peer::print_error(connections);
         } else if (t.bytes == 0) {
             peer::print_error("empty body");
         } else {
@@ -191,14 +221,25 @@ asio::awaitable<void> sample(corvid::client& client, const settings& s) {
 // Blocking on stdin inside the coroutine is deliberate: between samples there
 // is nothing for the event loop to do that could affect the next one.
 asio::awaitable<void> serve(corvid::client& client, const settings& s) {
+    // After close_idle() the closed connection's reader and writer
+    // coroutines still have to see their cancellation; they would do so at
+    // the start of the next sample, inside its clock, were the event loop
+    // not given this pause first (the next "run" is read by blocking).
+    constexpr auto settle = std::chrono::milliseconds(1);
+    asio::steady_timer pause(co_await asio::this_coro::executor);
+    bool first_sample = true;
     while (peer::next_run()) {
         if (s.http2 && !http2_policy<corvid::http_version_policy>()) {
             peer::print_error("HTTP/2 not available in this build");
             continue;
         }
-        co_await sample(client, s);
+        co_await sample(client, s, first_sample);
+        first_sample = false;
         if (s.fresh_connection) {
             client.close_idle();
+            pause.expires_after(settle);
+            asio::error_code ignored;
+            co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
         }
     }
 }
@@ -206,9 +247,28 @@ asio::awaitable<void> serve(corvid::client& client, const settings& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    const peer::options opts = peer::parse_options(argc, argv);
+    const peer::options opts = peer::parse_options(argc, argv, /*accepts_impersonate=*/true);
+    // A profile that does not load fails the run at start (a usage error,
+    // like an unknown option), not sample by sample.
+    std::shared_ptr<const corvid::profile> profile;
+    if (!opts.impersonate.empty() && opts.impersonate != "none") {
+        std::string detail;
+        auto loaded = corvid::profile::load(opts.impersonate, &detail);
+        if (!loaded) {
+            std::fprintf(stderr, "%s: --impersonate %s: %s%s%s%s\n", argv[0],
+                         opts.impersonate.c_str(), loaded.error().message().c_str(),
+                         detail.empty() ? "" : " (", detail.c_str(), detail.empty() ? "" : ")");
+            return 2;
+        }
+        profile = std::move(*loaded);
+    }
     if (opts.version) {
-        std::printf("corvid/%s (BoringSSL)\n", CORVID_VERSION);
+        if (profile) {
+            std::printf("corvid/%s (BoringSSL), profile %s: %s\n", CORVID_VERSION,
+                        profile->name.c_str(), profile->description.c_str());
+        } else {
+            std::printf("corvid/%s (BoringSSL)\n", CORVID_VERSION);
+        }
         return 0;
     }
     corvid::client_options co;
@@ -222,6 +282,7 @@ int main(int argc, char** argv) {
     // room to send; corvid's defaults are Chrome's smaller 6 and 15 MiB.
     co.http2.stream_window = 32u << 20;
     co.http2.connection_window = 32u << 20;
+    co.profile = profile;
     if (opts.http2) {
         if (const auto policy = http2_policy<corvid::http_version_policy>()) {
             co.http_version = *policy;
@@ -230,7 +291,9 @@ int main(int argc, char** argv) {
 
     settings s;
     s.prototype.url = opts.url;
-    s.prototype.headers.add("Accept", "*/*");
+    if (!profile) {
+        s.prototype.headers.add("Accept", "*/*");
+    }
     if (opts.upload_size != 0) {
         s.prototype.method = "POST";
         s.prototype.headers.add("Content-Type", "application/octet-stream");

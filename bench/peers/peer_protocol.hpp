@@ -6,7 +6,8 @@
 //
 //   PEER --url URL [--cacert FILE] [--fresh-connection] [--buffer-size N]
 //        [--http2] [--upload-size N --upload-chunk C] [--concurrent N]
-//   PEER --version
+//        [--impersonate NAME]
+//   PEER [--impersonate NAME] --version
 //
 // The peer then reads one command per line on stdin: "run" performs one
 // sample and prints exactly one line, "ttfb_ns total_ns body_bytes cpu_ns" or
@@ -30,6 +31,14 @@
 //    of any, total to the last body byte of the last, body_bytes summed,
 //    cpu_ns for the batch. A batch that opened more than one connection is
 //    an error.
+//  - --impersonate NAME: the library sends browser profile NAME (a built-in
+//    name such as "chrome", or a profile file) instead of its own plain
+//    requests; "none" is no profile. Only a peer that has browser profiles
+//    accepts it (parse_options' `accepts_impersonate`); any other peer
+//    refuses it as a usage error (exit status 2), so a figure is never
+//    published under a profile's name for a client that did not send it. A
+//    profile the peer cannot load is a usage error too, at start, before any
+//    sample. With --version the peer also names the profile it would send.
 // cpu_ns is the CPU time (user + system, all threads) the peer process spent
 // on the whole sample, from just before the clock starts until the library
 // has finished with the response (connection back in its pool): unlike the
@@ -59,17 +68,23 @@ struct options {
     std::uint64_t upload_size = 0;  ///< request body bytes; 0 = a GET
     std::size_t upload_chunk = 0;   ///< bytes handed to the library per call
     std::size_t concurrent = 1;     ///< requests per sample, all at once
+    /// --impersonate: a browser profile's name or file; empty or "none": no
+    /// profile.
+    std::string impersonate;
 };
 
 /// Parses the command line; on a usage error prints it and exits with 2.
-inline options parse_options(int argc, char** argv) {
+/// `accepts_impersonate`: the peer can send browser profiles; without it
+/// --impersonate is a usage error.
+inline options parse_options(int argc, char** argv, bool accepts_impersonate = false) {
     options o;
     auto usage = [&](std::string_view why) {
         std::fprintf(stderr,
                      "%s: %.*s\nusage: %s --url URL [--cacert FILE] [--fresh-connection] "
                      "[--buffer-size N] [--http2] [--upload-size N --upload-chunk C] "
-                     "[--concurrent N] | --version\n",
-                     argv[0], static_cast<int>(why.size()), why.data(), argv[0]);
+                     "[--concurrent N]%s | --version\n",
+                     argv[0], static_cast<int>(why.size()), why.data(), argv[0],
+                     accepts_impersonate ? " [--impersonate NAME]" : "");
         std::exit(2);
     };
     for (int i = 1; i < argc; ++i) {
@@ -96,6 +111,14 @@ inline options parse_options(int argc, char** argv) {
             o.upload_chunk = std::strtoull(value().c_str(), nullptr, 10);
         } else if (arg == "--concurrent") {
             o.concurrent = std::strtoull(value().c_str(), nullptr, 10);
+        } else if (arg == "--impersonate") {
+            if (!accepts_impersonate) {
+                usage("--impersonate: this peer has no browser profiles");
+            }
+            o.impersonate = value();
+            if (o.impersonate.empty()) {
+                usage("--impersonate needs a profile name or \"none\"");
+            }
         } else if (arg == "--version") {
             o.version = true;
         } else {
