@@ -678,8 +678,11 @@ asio::awaitable<result<std::shared_ptr<exchange>>> client_impl::exchange_h1(
         std::unique_ptr<connection> conn = std::move(*slot);
         bool reused = conn != nullptr;
         if (!reused) {
-            auto opened = co_await open_connection(out.target, proxy, options, tls_context.get(),
-                                                   *dog, start, ex->timings, alpn_for(out.target));
+            // A copy: set_profile() may replace the context while this
+            // connection is being opened.
+            const auto context = tls_context;
+            auto opened = co_await open_connection(out.target, proxy, options, context.get(), *dog,
+                                                   start, ex->timings, alpn_for(out.target));
             if (!opened) {
                 pool.release(key);
                 co_return opened.error();
@@ -1297,6 +1300,26 @@ std::size_t client::idle_connections() const noexcept {
     }
     return n;
 }
+result<void> client::set_profile(std::shared_ptr<const corvid::profile> browser) {
+    tls::client_config config =
+        impl_->tls_context ? impl_->tls_context->config() : tls::client_config{};
+    config.verify_peer = impl_->options.tls.verify_peer;
+    config.ca_file = impl_->options.tls.ca_file;
+    config.session_resumption = impl_->options.tls.session_resumption;
+    config.profile.reset();
+    if (browser) {
+        config.profile = browser->tls;
+    }
+    auto ctx = tls::client_context::create(config);
+    if (!ctx) {
+        return ctx.error();
+    }
+    impl_->tls_context = *ctx;
+    impl_->options.profile = std::move(browser);
+    close_idle();
+    return {};
+}
+
 void client::close_idle() {
     impl_->pool.close_idle();
     // HTTP/2 connections without open streams are idle too.

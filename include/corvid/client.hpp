@@ -291,6 +291,17 @@ class client {
     /// return while one is open: call this (or destroy the client) when done.
     void close_idle();
 
+    /// Switches the browser profile (null: none) for what follows: requests
+    /// sent from now on use its headers, and connections opened from now on
+    /// its ClientHello and HTTP/2 settings. Idle pooled connections are
+    /// closed, so the next request opens a connection with the new
+    /// fingerprint; a connection busy with a request keeps the fingerprint
+    /// it was opened with and may be reused afterwards, as a browser reuses
+    /// its connections. Session tickets cached so far are dropped (a new
+    /// profile is a new browser). Errors: the profile's TLS settings refused by the
+    /// library (tls_errc::bad_profile), in which case nothing changes.
+    result<void> set_profile(std::shared_ptr<const corvid::profile> browser);
+
   private:
     std::shared_ptr<detail::client_impl> impl_;
 };

@@ -38,11 +38,9 @@ std::string data_path(const std::string& name) {
     return std::string(CORVID_SOURCE_DIR) + "/tests/data/fingerprints/" + name;
 }
 
-// Runs a request with `p` (or none) against a listener that records the
-// first TLS record the client sends and then closes; returns that record.
-std::vector<std::uint8_t> capture_hello(std::shared_ptr<const profile> p,
-                                        http_version_policy policy = http_version_policy::any) {
-    asio::io_context io(1);
+// Runs a request with client `c` against a listener that records the first
+// TLS record the client sends and then closes; returns that record.
+std::vector<std::uint8_t> capture_with(asio::io_context& io, client& c) {
     asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
     const auto port = acceptor.local_endpoint().port();
     std::vector<std::uint8_t> record;
@@ -60,15 +58,22 @@ std::vector<std::uint8_t> capture_hello(std::shared_ptr<const profile> p,
             sock.close();
         },
         asio::detached);
-    client_options o;
-    o.profile = std::move(p);
-    o.http_version = policy;
-    client c(io.get_executor(), o);
     request req;
     req.url = "https://localhost:" + std::to_string(port) + "/";
     auto res = test::run(io, c.fetch(std::move(req)));
     EXPECT_FALSE(res);  // the listener never answers
     return record;
+}
+
+// The same with a new client using profile `p` (or none).
+std::vector<std::uint8_t> capture_hello(std::shared_ptr<const profile> p,
+                                        http_version_policy policy = http_version_policy::any) {
+    asio::io_context io(1);
+    client_options o;
+    o.profile = std::move(p);
+    o.http_version = policy;
+    client c(io.get_executor(), o);
+    return capture_with(io, c);
 }
 
 // BoringSSL pads a ClientHello whose length falls between 256 and 511 bytes
@@ -220,6 +225,21 @@ TEST(ProfileHello, FirefoxMatchesEverythingButTheRecordedGaps) {
     std::sort(types.begin(), types.end());
     EXPECT_EQ(types, ref_types);
     EXPECT_EQ(tls::ja4(padless), firefox->expected_ja4);
+}
+
+TEST(ProfileHello, SetProfileChangesTheNextConnectionsHello) {
+    asio::io_context io(1);
+    client c(io.get_executor(), client_options{});
+    auto grease_first = [](const std::vector<std::uint8_t>& record) {
+        auto h = tls_wire::parse_client_hello_record(record);
+        return h && !h->cipher_suites.empty() && is_grease(h->cipher_suites.front());
+    };
+    EXPECT_FALSE(grease_first(capture_with(io, c)));
+    ASSERT_TRUE(c.set_profile(builtin("chrome")));
+    EXPECT_TRUE(grease_first(capture_with(io, c)));
+    EXPECT_EQ(c.options().profile->name, "chrome");
+    ASSERT_TRUE(c.set_profile(nullptr));
+    EXPECT_FALSE(grease_first(capture_with(io, c)));
 }
 
 TEST(ProfileHello, NoProfileKeepsBoringSslDefaults) {
