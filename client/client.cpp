@@ -252,12 +252,7 @@ void add_profile_fields(const client_impl& c, const outgoing& out, corvid::heade
     const profile& p = *c.options.profile;
     const header_template& t = p.headers_for(out.kind);
     const auto& user = out.user_headers;
-    auto spelled = [&](std::string_view name) -> std::string {
-        if (auto s = p.http1_names.get(name)) {
-            return std::string(*s);
-        }
-        return std::string(name);
-    };
+    const std::string_view cookie_name = p.http1_names.get("cookie").value_or("cookie");
     std::string cookie;
     if (c.options.enable_cookies && !user.contains("Cookie")) {
         cookie = c.jar.header_for(out.target);
@@ -277,29 +272,29 @@ void add_profile_fields(const client_impl& c, const outgoing& out, corvid::heade
             add_user_new();
         }
         if (!cookie_done && iequals(f.name, t.cookie_before)) {
-            fields.add(spelled("cookie"), cookie);
+            fields.add(cookie_name, cookie);
             cookie_done = true;
         }
         if (user.contains(f.name)) {
             for (auto v : user.get_all(f.name)) {
-                fields.add(spelled(f.name), v);
+                fields.add(f.name, v);
             }
         } else if (!f.value.empty()) {
-            fields.add(spelled(f.name), f.value);
+            fields.add(f.name, f.value);
         }
     }
     if (!user_done) {
         add_user_new();
     }
     if (!cookie_done) {
-        fields.add(spelled("cookie"), cookie);
+        fields.add(cookie_name, cookie);
     }
 }
 
 corvid::headers build_fields(const client_impl& c, const outgoing& out, bool absolute_form) {
     const auto& user = out.user_headers;
     corvid::headers fields;
-    fields.reserve(user.size() + 8);
+    fields.reserve(user.size() + 24);
     if (auto host = user.get("Host")) {
         fields.add("Host", *host);
     } else {
@@ -424,7 +419,7 @@ asio::awaitable<result<std::string_view>> h2_exchange::next_wire_chunk() {
     }
 }
 
-std::vector<std::string> client_impl::alpn_for(const corvid::url& target) const {
+std::vector<std::string> client_impl::alpn_for(const corvid::url& target, request_kind kind) const {
     if (!target.is_tls()) {
         return {};
     }
@@ -435,7 +430,8 @@ std::vector<std::string> client_impl::alpn_for(const corvid::url& target) const 
             return {"h2"};
         default:
             if (options.profile) {
-                return options.profile->tls.alpn;
+                return kind == request_kind::websocket ? options.profile->websocket_alpn
+                                                       : options.profile->tls.alpn;
             }
             return {"h2", "http/1.1"};
     }
@@ -681,8 +677,9 @@ asio::awaitable<result<std::shared_ptr<exchange>>> client_impl::exchange_h1(
             // A copy: set_profile() may replace the context while this
             // connection is being opened.
             const auto context = tls_context;
-            auto opened = co_await open_connection(out.target, proxy, options, context.get(), *dog,
-                                                   start, ex->timings, alpn_for(out.target));
+            auto opened =
+                co_await open_connection(out.target, proxy, options, context.get(), *dog, start,
+                                         ex->timings, alpn_for(out.target, out.kind));
             if (!opened) {
                 pool.release(key);
                 co_return opened.error();

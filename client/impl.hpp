@@ -143,7 +143,9 @@ struct client_impl : std::enable_shared_from_this<client_impl> {
     /// Turns a new connection that negotiated h2 into a shared h2_connection.
     result<std::shared_ptr<h2_connection>> adopt_h2(std::unique_ptr<connection> conn);
     /// The ALPN list to offer for `target`.
-    std::vector<std::string> alpn_for(const corvid::url& target) const;
+    /// ALPN to offer: by http_version, else the profile's list (its
+    /// WebSocket list for a WebSocket request), else h2 and http/1.1.
+    std::vector<std::string> alpn_for(const corvid::url& target, request_kind kind) const;
 
     /// Returns a connection whose response was fully read (or closes it).
     void recycle(std::unique_ptr<connection> conn, bool reusable);

@@ -524,6 +524,18 @@ bool parse_profile(reader& r, element root, profile& p) {
     if (!have_websocket_tls) {
         p.websocket_alpn = {"http/1.1"};
     }
+    // Spell the templates' names the HTTP/1.1 way once, here: HTTP/2
+    // lower-cases them on the wire anyway, and the client then copies each
+    // field as it is instead of looking its spelling up per request.
+    for (header_template* t : {&p.navigation, &p.fetch, &p.websocket}) {
+        corvid::headers spelled;
+        spelled.reserve(t->fields.size());
+        for (const auto& f : t->fields) {
+            const auto name = p.http1_names.get(f.name);
+            spelled.add(name ? *name : std::string_view(f.name), f.value);
+        }
+        t->fields = std::move(spelled);
+    }
     for (const auto& a : p.websocket_alps) {
         if (std::find(p.websocket_alpn.begin(), p.websocket_alpn.end(), a) ==
             p.websocket_alpn.end()) {

@@ -353,7 +353,13 @@ int run_fingerprint(std::span<const std::string_view> args) {
                   << "\n";
         return 1;
     }
-    auto ctx = tls::server_context::create({leaf->cert_pem, leaf->key_pem, {"h2", "http/1.1"}});
+    // A WebSocket is an HTTP/1.1 upgrade here: prefer http/1.1 when the
+    // profile offers both for it (Firefox does).
+    std::vector<std::string> server_alpn{"h2", "http/1.1"};
+    if (a.kind == request_kind::websocket) {
+        std::swap(server_alpn[0], server_alpn[1]);
+    }
+    auto ctx = tls::server_context::create({leaf->cert_pem, leaf->key_pem, server_alpn});
     if (!ctx) {
         std::cerr << "corvid fingerprint: " << ctx.error().message() << "\n";
         return 1;
@@ -375,8 +381,11 @@ int run_fingerprint(std::span<const std::string_view> args) {
     o.profile = browser;
     o.tls.ca_file = ca_path.string();
     o.enable_cookies = false;
-    o.http_version = a.http1 || a.kind == request_kind::websocket ? http_version_policy::http1_1
-                                                                  : http_version_policy::any;
+    // A WebSocket request offers the profile's WebSocket ALPN (Chrome:
+    // http/1.1 alone; without a profile: http/1.1).
+    o.http_version = a.http1 || (a.kind == request_kind::websocket && !browser)
+                         ? http_version_policy::http1_1
+                         : http_version_policy::any;
     std::optional<result<buffered_response>> response;
     {
         client c(io.get_executor(), o);

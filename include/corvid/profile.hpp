@@ -99,10 +99,10 @@ enum class request_kind {
 
 /// The default request headers of one request kind, in wire order.
 struct header_template {
-    /// Names as the browser sends them over HTTP/2 (lower case). Over
-    /// HTTP/1.1 they are written with the case given in http1_names when
-    /// listed there, else as here. A field with an empty value is a slot:
-    /// it is sent only when the request (or the client, e.g. Origin and
+    /// Names as the browser sends them over HTTP/2 (lower case) in the
+    /// file; when the profile loads, each name listed in http1_names takes
+    /// that spelling, which HTTP/1.1 sends as is and HTTP/2 lower-cases. A field with an empty
+    /// value is a slot: it is sent only when the request (or the client, e.g. Origin and
     /// Sec-WebSocket-Key of a WebSocket) supplies it, and then in this
     /// position. HTTP/1.1-only fields (connection, upgrade, ...) are dropped
     /// over HTTP/2.
