@@ -101,6 +101,18 @@ TEST(FingerprintCommand, PlainClientDiffersFromChromium) {
     EXPECT_FALSE(has(r.out, " 0 differs")) << r.out;
 }
 
+TEST(FingerprintCommand, WebSocketHellosMatchTheBrowsersWebSocketCaptures) {
+    for (const auto& [name, capture] :
+         {std::pair<const char*, const char*>{"chrome", "chromium156-ws-hello.bin"},
+          {"firefox", "firefox153-ws-hello.bin"}}) {
+        auto r = run(std::string("--impersonate ") + name + " --kind websocket --compare " +
+                     data(capture));
+        ASSERT_EQ(r.code, 0) << r.out;
+        EXPECT_TRUE(has(r.out, "ALPN                      match")) << r.out;
+        EXPECT_TRUE(has(r.out, " 0 differs")) << r.out;
+    }
+}
+
 TEST(FingerprintCommand, WebSocketKindUsesHttp11AndItsHeaders) {
     auto r = run("--impersonate chrome --kind websocket");
     ASSERT_EQ(r.code, 0) << r.out;
