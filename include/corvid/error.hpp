@@ -7,6 +7,7 @@
 // boundary; the blocking convenience API turns an error_code into a
 // corvid::error exception (see client.hpp).
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -182,6 +183,60 @@ inline std::error_code make_error_code(client_hello_errc e) noexcept {
     return {static_cast<int>(e), client_hello_category()};
 }
 
+/// WebSocket (RFC 6455, RFC 7692): the proto/ws codec and the clients and
+/// servers on it. close_code_for() gives the close code each one fails the
+/// connection with.
+enum class websocket_errc {
+    // Framing (close code 1002 unless noted).
+    reserved_bits = 1,         ///< RSV1-3 set without a negotiated extension using them
+    reserved_opcode,           ///< opcode 3-7 or 0xB-0xF
+    unmasked_client_frame,     ///< a client frame without a mask (server role)
+    masked_server_frame,       ///< a server frame with a mask (client role)
+    control_frame_too_long,    ///< a control frame payload over 125 bytes
+    fragmented_control_frame,  ///< a control frame without FIN
+    unexpected_continuation,   ///< a continuation frame with no message started
+    expected_continuation,     ///< a new data frame while a message is unfinished
+    non_minimal_length,        ///< a payload length not in its shortest encoding
+    length_too_large,          ///< a 64-bit length with the most significant bit set
+    bad_close_payload,         ///< a close frame with a 1-byte payload
+    invalid_close_code,  ///< a close code that may not be sent (1004-1006, 1015, <1000, 1016-2999)
+    invalid_utf8,        ///< text or close reason that is not UTF-8 (1007)
+    frame_too_large,     ///< a frame over the configured limit (1009)
+    message_too_large,   ///< a message over the configured limit (1009)
+    // permessage-deflate.
+    bad_extension_offer,       ///< an extension header that cannot be parsed or accepted
+    compressed_control_frame,  ///< RSV1 on a control frame (1002)
+    rsv1_on_continuation,      ///< RSV1 on a continuation frame (1002)
+    inflate_failed,            ///< a compressed message that does not inflate (1007)
+    inflated_too_large,        ///< a message larger than the limit once inflated (1009)
+    // Use.
+    closed,        ///< the connection is closing or closed: nothing more can be sent
+    ping_timeout,  ///< no pong within the keepalive timeout
+    // Handshake (client).
+    handshake_status,       ///< the server answered something other than 101
+    handshake_accept,       ///< Sec-WebSocket-Accept missing or wrong
+    handshake_upgrade,      ///< Upgrade/Connection headers missing or wrong
+    handshake_extension,    ///< the server accepted an extension or parameter not offered
+    handshake_subprotocol,  ///< the server chose a subprotocol not offered
+};
+const std::error_category& websocket_category() noexcept;
+inline std::error_code make_error_code(websocket_errc e) noexcept {
+    return {static_cast<int>(e), websocket_category()};
+}
+/// The close code (RFC 6455 7.4.1) a connection failed with `e` sends:
+/// 1002, 1007 or 1009 for codec errors; 1002 for anything else.
+std::uint16_t close_code_for(websocket_errc e) noexcept;
+
+/// Server-sent events (proto/sse).
+enum class sse_errc {
+    line_too_long = 1,  ///< a line over the configured limit
+    event_too_large,    ///< an event's data over the configured limit
+};
+const std::error_category& sse_category() noexcept;
+inline std::error_code make_error_code(sse_errc e) noexcept {
+    return {static_cast<int>(e), sse_category()};
+}
+
 /// Exception thrown only by the blocking convenience API.
 class error : public std::system_error {
   public:
@@ -208,4 +263,8 @@ template <>
 struct is_error_code_enum<corvid::client_hello_errc> : true_type {};
 template <>
 struct is_error_code_enum<corvid::profile_errc> : true_type {};
+template <>
+struct is_error_code_enum<corvid::websocket_errc> : true_type {};
+template <>
+struct is_error_code_enum<corvid::sse_errc> : true_type {};
 }  // namespace std
