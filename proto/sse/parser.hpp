@@ -119,6 +119,17 @@ class parser {
     /// it was at the last dispatch (blank line), empty before any. This is
     /// what a client sends as Last-Event-ID when it reconnects.
     const std::string& last_event_id() const noexcept { return last_event_id_; }
+    /// Sets the last event ID string and the last event ID buffer to `id`
+    /// (the caller checks it holds no NUL, CR or LF). The standard starts
+    /// each stream's buffer empty, so after a reconnection an event without
+    /// an "id" field reports an empty ID; Chromium instead starts the new
+    /// stream's buffer with the event source's last event ID. Calling this
+    /// after end_of_stream() with last_event_id() does as Chromium does; it
+    /// also lets a client resume from an ID it stored elsewhere.
+    void set_last_event_id(std::string_view id) {
+        last_event_id_.assign(id);
+        id_buf_.assign(id);
+    }
     /// The reconnection time from the last valid "retry" field, in
     /// milliseconds; 0 if none was seen (the default is the client's).
     std::uint64_t retry_ms() const noexcept { return retry_ms_; }

@@ -319,6 +319,17 @@ TEST(SseParser, EndOfStreamDiscardsIncompleteEvent) {
     EXPECT_EQ(p.last_event_id(), "");
 }
 
+TEST(SseParser, SetLastEventIdCarriesAcrossStreams) {
+    parser p;
+    outcome o;
+    ASSERT_TRUE(feed_chunk(p, "id: 4\ndata: a\n\n", o));
+    p.end_of_stream();
+    p.set_last_event_id(p.last_event_id());
+    ASSERT_TRUE(feed_chunk(p, "data: b\n\n", o));
+    EXPECT_EQ(o.events, (std::vector<event>{ev("message", "a", "4"), ev("message", "b", "4")}));
+    EXPECT_EQ(p.last_event_id(), "4");
+}
+
 TEST(SseParser, LineTooLong) {
     parser::limits l;
     l.max_line_bytes = 10;
