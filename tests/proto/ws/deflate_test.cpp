@@ -554,6 +554,63 @@ TEST(WsDeflateCodec, FinalBlockFromPeer) {
     EXPECT_EQ(inflate_msg(*in, junk).error(), websocket_errc::inflate_failed);
 }
 
+// Autobahn 13.x style: each (offer, server config) pair is negotiated end to
+// end (format_offer, accept, format_response, validate_response), both ends
+// build their codecs from the agreement, and messages of many sizes go both
+// ways, fragmented into chunks.
+TEST(WsDeflateCodec, NegotiatedEndToEnd) {
+    struct combo {
+        deflate_offer offer;
+        deflate_server_config config;
+    };
+    std::vector<combo> combos;
+    for (int bits : {8, 9, 12, 15}) {
+        combo c1;
+        c1.offer.client_max_window_bits = bits;
+        combos.push_back(c1);
+        combo c2;
+        c2.offer.server_max_window_bits = bits;
+        c2.offer.client_no_context_takeover = true;
+        combos.push_back(c2);
+        combo c3;
+        c3.config.server_max_window_bits = bits;
+        c3.config.client_max_window_bits = bits;
+        c3.config.server_no_context_takeover = true;
+        combos.push_back(c3);
+        combo c4;
+        c4.offer.server_no_context_takeover = true;
+        c4.offer.server_max_window_bits = bits;
+        c4.config.client_no_context_takeover = true;
+        c4.config.client_max_window_bits = bits;
+        combos.push_back(c4);
+    }
+    const auto msgs = corpus(17);
+    for (const auto& c : combos) {
+        const auto offer_text = format_offer(c.offer);
+        auto server_agreement = accept_str(offer_text, c.config);
+        ASSERT_TRUE(server_agreement) << offer_text;
+        auto client_agreement = validate_response(format_response(*server_agreement), c.offer);
+        ASSERT_TRUE(client_agreement && client_agreement->has_value()) << offer_text;
+        ASSERT_EQ(**client_agreement, *server_agreement) << offer_text;
+        const auto& a = *server_agreement;
+        auto client_out = deflater::create(sending_options(a, deflate_side::client));
+        auto client_in = inflater::create(receiving_options(a, deflate_side::client));
+        auto server_out = deflater::create(sending_options(a, deflate_side::server));
+        auto server_in = inflater::create(receiving_options(a, deflate_side::server));
+        ASSERT_TRUE(client_out && client_in && server_out && server_in);
+        std::size_t chunk = 1;
+        for (const auto& m : msgs) {
+            chunk = chunk * 3 % 1021 + 1;
+            auto up = inflate_msg(*server_in, compress_msg(*client_out, m), chunk);
+            ASSERT_TRUE(up) << offer_text << " -> " << format_response(a);
+            ASSERT_EQ(*up, m);
+            auto down = inflate_msg(*client_in, compress_msg(*server_out, m), chunk);
+            ASSERT_TRUE(down) << offer_text << " -> " << format_response(a);
+            ASSERT_EQ(*down, m);
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Interop with Python's zlib (Debian's /usr/bin/python3, standard library)
 
