@@ -210,7 +210,8 @@ result<std::vector<extension_offer>> parse_extensions(std::string_view header,
                 }
                 std::string v;
                 if (c.peek() == '"') {
-                    if (!c.quoted(v)) {
+                    // RFC 6455 9.1: the unescaped value must still be a token.
+                    if (!c.quoted(v) || v.empty() || !std::all_of(v.begin(), v.end(), is_tchar)) {
                         return bad;
                     }
                 } else {

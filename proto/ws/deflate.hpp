@@ -42,7 +42,7 @@ namespace corvid::ws {
 // Sec-WebSocket-Extensions (RFC 6455 section 9.1)
 
 /// One `name[=value]` parameter of an extension; a quoted-string value is
-/// stored unquoted and unescaped.
+/// stored unquoted and unescaped (it must then be a token, RFC 6455 9.1).
 struct extension_param {
     std::string name;
     std::optional<std::string> value;
