@@ -8,7 +8,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -318,6 +320,28 @@ TEST_P(ws_codec, ClientMasksEveryFrameWithAFreshKey) {
         std::string w = drain(c);
         EXPECT_NE(w.substr(2, 9), w.substr(11, 9));
     }
+}
+
+TEST(ws_codec_rfc, ExamplesOfRfc6455Section5_7) {
+    // A single-frame unmasked text message (server to client) and the same
+    // masked with key 37 fa 21 3d (client to server).
+    codec server = make(role::server);
+    ASSERT_FALSE(server.send_text("Hello"));
+    EXPECT_EQ(drain(server), bytes({0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f}));
+    codec client(role::client, [](std::span<std::uint8_t> out) {
+        const std::uint8_t key[4] = {0x37, 0xfa, 0x21, 0x3d};
+        std::copy(key, key + 4, out.begin());
+    });
+    ASSERT_FALSE(client.send_text("Hello"));
+    EXPECT_EQ(drain(client),
+              bytes({0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58}));
+    // A fragmented unmasked text message, and an unmasked ping.
+    codec rx = make(role::client);
+    auto r = feed(rx, bytes({0x01, 0x03, 0x48, 0x65, 0x6c, 0x80, 0x02, 0x6c, 0x6f, 0x89, 0x05, 0x48,
+                             0x65, 0x6c, 0x6c, 0x6f}));
+    ASSERT_FALSE(r.ec);
+    EXPECT_EQ(messages(r.events), std::vector<std::string>{"Hello"});
+    EXPECT_EQ(r.events.back().kind, rec::ping);
 }
 
 TEST_P(ws_codec, WrongMaskingIsRefused) {
@@ -672,6 +696,16 @@ TEST_P(ws_codec, CloseWithCodeAndReasonIsEchoed) {
     auto frames = parse_wire(drain(c));
     ASSERT_EQ(frames.size(), 1u);
     EXPECT_EQ(frames[0].payload, close_payload(1000));
+}
+
+TEST_P(ws_codec, CloseOfMaximalAndOversizedPayload) {
+    codec c = make(me());
+    auto r = feed(c, frame(me(), true, 8, close_payload(1000, std::string(123, 'r'))));
+    ASSERT_FALSE(r.ec);
+    EXPECT_EQ(r.events.at(0).bytes.size(), 123u);
+    codec d = make(me());
+    auto r2 = feed(d, frame(me(), true, 8, close_payload(1000, std::string(124, 'r'))));
+    expect_failed(d, r2, websocket_errc::control_frame_too_long);
 }
 
 TEST_P(ws_codec, OneByteCloseIsRefused) {
