@@ -49,8 +49,10 @@
 // that produced it and is valid as long as the caller keeps that buffer.
 // The other events own their bytes. pending_output()'s view is valid until
 // the next pending_output() or consume_output(); receive(), next_event() and
-// the send_*() calls leave it alone (new frames wait in a second buffer), so
-// a write of that view may be in flight while input is fed and more is sent.
+// the send_*() calls leave it alone (new frames wait in a second buffer
+// that the next pending_output() hands out once the current view is fully
+// consumed), so a write of that view may be in flight while input is fed and
+// more is sent.
 //
 // Limits (codec_limits; every size the peer controls):
 // - max_frame_payload: a frame whose length field says more fails with
@@ -231,7 +233,9 @@ class codec {
     std::error_code send_close(std::uint16_t code = close_code::normal,
                                std::string_view reason = {});
 
-    /// All frames ready to go (bytes not yet consumed). See Lifetimes.
+    /// Bytes ready to go, whole frames only: the unconsumed rest of the
+    /// batch returned last, or (once that is consumed) every frame queued
+    /// since (an owed pong after them). Loop until it is empty. See Lifetimes.
     std::span<const std::uint8_t> pending_output();
     /// Marks the first `n` bytes of pending_output() as written.
     void consume_output(std::size_t n) noexcept;
