@@ -60,13 +60,14 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 
 namespace corvid::sse {
 
 /// One dispatched event.
 struct event {
     std::string type;  ///< the "event" field, or "message" when none was given
-    std::string data;  ///< "data" lines joined with LF (never empty-buffer events)
+    std::string data;  ///< the "data" values joined with LF (empty for one bare "data" line)
     std::string id;    ///< the last event ID at dispatch (may be empty)
 
     friend bool operator==(const event&, const event&) = default;
