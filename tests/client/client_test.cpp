@@ -5,6 +5,7 @@
 #include "corvid/client.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <brotli/encode.h>
@@ -77,7 +78,10 @@ class ClientTest : public ::testing::Test {
 
     client_options tls_options() {
         client_options o;
-        ca_file_ = ::testing::TempDir() + "/client_test_ca.pem";
+        // Per process: ctest runs tests of this fixture in parallel
+        // processes, each with its own CA; a shared path let one test read
+        // another's CA (a CI failure: "not signed by a trusted CA").
+        ca_file_ = ::testing::TempDir() + "/client_test_ca." + std::to_string(::getpid()) + ".pem";
         EXPECT_TRUE(tls::write_file(ca_file_, ca_.cert_pem()));
         o.tls.ca_file = ca_file_;
         return o;

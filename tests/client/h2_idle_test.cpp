@@ -2,6 +2,7 @@
 // timeout, like an idle HTTP/1.1 connection.
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
@@ -29,7 +30,8 @@ TEST(H2Idle, ConnectionWithoutStreamsClosesAfterTheIdleTimeout) {
         },
         ctx);
     ASSERT_TRUE(srv->listen());
-    std::string ca_file = ::testing::TempDir() + "/h2_idle_ca.pem";
+    std::string ca_file =
+        ::testing::TempDir() + "/h2_idle_ca." + std::to_string(::getpid()) + ".pem";
     ASSERT_TRUE(tls::write_file(ca_file, ca.cert_pem()));
     client_options o;
     o.tls.ca_file = ca_file;
