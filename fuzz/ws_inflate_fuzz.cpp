@@ -77,8 +77,7 @@ void fuzz_inflate(std::span<const std::uint8_t> in, int bits, bool nct, std::siz
     std::size_t pos = 0;
     bool failed = false;
     while (pos < in.size() && !failed) {
-        const std::size_t len =
-            std::min<std::size_t>(std::size_t{in[pos]}, in.size() - pos - 1);
+        const std::size_t len = std::min<std::size_t>(std::size_t{in[pos]}, in.size() - pos - 1);
         auto msg = in.subspan(pos + 1, len);
         pos += 1 + len;
         std::vector<std::uint8_t> out;
