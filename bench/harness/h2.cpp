@@ -15,6 +15,7 @@
 #include "bench/harness/h2load.hpp"
 #include "bench/harness/nghttpd_fixture.hpp"
 #include "bench/harness/process.hpp"
+#include "bench/harness/publish.hpp"
 #include "bench/harness/report.hpp"
 #include "bench/harness/workloads.hpp"
 
@@ -56,17 +57,6 @@ struct case_def {
     fixture_file file;   ///< what a GET fetches (unused for uploads)
     sample_shape shape;  ///< what each sample must receive
 };
-
-std::string default_path(const workload_options& o, const char* ext) {
-    // Quick runs and A/A checks never replace the published figures.
-    if (o.self_check) {
-        return std::string(CORVID_BUILD_DIR) + "/bench-results/h2.aa." + ext;
-    }
-    if (o.quick) {
-        return std::string(CORVID_BUILD_DIR) + "/bench-results/h2.quick." + ext;
-    }
-    return std::string(CORVID_SOURCE_DIR) + "/docs/benchmarks/h2." + ext;
-}
 
 std::string peer_path(const std::string& name) {
     const std::string path = executable_dir() + "/" + name;
@@ -301,18 +291,7 @@ int run_h2(const workload_options& o) {
         }
     }
 
-    report.env.load_end = read_loadavg();
-    const std::string json = o.json_path.empty() ? default_path(o, "json") : o.json_path;
-    const std::string md_path = o.markdown_path.empty() ? default_path(o, "md") : o.markdown_path;
-    write_json_file(report, json);
-    const std::string md = markdown(report);
-    if (const auto parent = std::filesystem::path(md_path).parent_path(); !parent.empty()) {
-        std::filesystem::create_directories(parent);
-    }
-    std::ofstream(md_path, std::ios::trunc) << md;
-    std::cout << md;
-    std::cerr << "h2: wrote " << json << " and " << md_path << "\n";
-    return 0;
+    return publish(report, o, "h2");
 }
 
 }  // namespace corvid::bench

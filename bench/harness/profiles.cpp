@@ -18,6 +18,7 @@
 #include "bench/harness/environment.hpp"
 #include "bench/harness/nghttpd_fixture.hpp"
 #include "bench/harness/process.hpp"
+#include "bench/harness/publish.hpp"
 #include "bench/harness/report.hpp"
 #include "bench/harness/workloads.hpp"
 
@@ -32,17 +33,6 @@ struct case_def {
     std::string name;
     bool fresh_connection;
 };
-
-std::string default_path(const workload_options& o, const char* ext) {
-    // Quick runs and A/A checks never replace the published figures.
-    if (o.self_check) {
-        return std::string(CORVID_BUILD_DIR) + "/bench-results/profiles.aa." + ext;
-    }
-    if (o.quick) {
-        return std::string(CORVID_BUILD_DIR) + "/bench-results/profiles.quick." + ext;
-    }
-    return std::string(CORVID_SOURCE_DIR) + "/docs/benchmarks/profiles." + ext;
-}
 
 std::string peer_path(const std::string& name) {
     const std::string path = executable_dir() + "/" + name;
@@ -228,18 +218,7 @@ int run_profiles(const workload_options& o) {
         }
     }
 
-    report.env.load_end = read_loadavg();
-    const std::string json = o.json_path.empty() ? default_path(o, "json") : o.json_path;
-    const std::string md_path = o.markdown_path.empty() ? default_path(o, "md") : o.markdown_path;
-    write_json_file(report, json);
-    const std::string md = markdown(report);
-    if (const auto parent = std::filesystem::path(md_path).parent_path(); !parent.empty()) {
-        std::filesystem::create_directories(parent);
-    }
-    std::ofstream(md_path, std::ios::trunc) << md;
-    std::cout << md;
-    std::cerr << "profiles: wrote " << json << " and " << md_path << "\n";
-    return 0;
+    return publish(report, o, "profiles");
 }
 
 }  // namespace corvid::bench
