@@ -14,30 +14,13 @@
 #include <string>
 #include <string_view>
 
+#include "h2_fuzz_support.hpp"
 #include "proto/h2/session.hpp"
-
-namespace {
 
 using namespace corvid;
 using namespace corvid::h2;
-
-void check(bool ok) {
-    if (!ok) {
-        std::abort();
-    }
-}
-
-void drain_output(session& s) {
-    for (int i = 0; i < 64; ++i) {
-        const std::string_view out = s.pending_output();
-        if (out.empty()) {
-            return;
-        }
-        s.consume_output(out.size());
-    }
-}
-
-}  // namespace
+using corvid::h2::fuzz::check;
+using corvid::h2::fuzz::drain_output;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size < 1) {
