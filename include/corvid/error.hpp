@@ -213,11 +213,12 @@ enum class websocket_errc {
     closed,        ///< the connection is closing or closed: nothing more can be sent
     ping_timeout,  ///< no pong within the keepalive timeout
     // Handshake (client).
-    handshake_status,       ///< the server answered something other than 101
-    handshake_accept,       ///< Sec-WebSocket-Accept missing or wrong
-    handshake_upgrade,      ///< Upgrade/Connection headers missing or wrong
-    handshake_extension,    ///< the server accepted an extension or parameter not offered
-    handshake_subprotocol,  ///< the server chose a subprotocol not offered
+    handshake_status,              ///< the server answered something other than 101
+    handshake_accept,              ///< Sec-WebSocket-Accept missing or wrong
+    handshake_upgrade,             ///< Upgrade/Connection headers missing or wrong
+    handshake_extension,           ///< the server accepted an extension or parameter not offered
+    handshake_subprotocol,         ///< the server chose a subprotocol not offered
+    extended_connect_unsupported,  ///< HTTP/2 required, but no SETTINGS_ENABLE_CONNECT_PROTOCOL
 };
 const std::error_category& websocket_category() noexcept;
 inline std::error_code make_error_code(websocket_errc e) noexcept {

@@ -65,6 +65,9 @@ class websocket_errc_category_impl final : public std::error_category {
                        "offered";
             case websocket_errc::handshake_subprotocol:
                 return "the server chose a WebSocket subprotocol that was not offered";
+            case websocket_errc::extended_connect_unsupported:
+                return "the server's HTTP/2 connection does not allow WebSockets (no "
+                       "SETTINGS_ENABLE_CONNECT_PROTOCOL); use HTTP/1.1 (--http1.1)";
         }
         return "unknown corvid.websocket error";
     }
