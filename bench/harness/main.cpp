@@ -5,6 +5,7 @@
 //                         [--json FILE] [--markdown FILE] [--quick]
 //                         [--fresh-connection] [--case NAME]... [--pin MODE]
 //                         [--aa] [--aa-peer corvid|curl] [--goal PERCENT]
+//                         [--messages N]
 //   corvid-bench all [--quick]
 
 #include <csignal>
@@ -30,10 +31,13 @@ constexpr const char* usage_text =
     "  profiles    corvid with --impersonate chrome vs corvid with no profile, against\n"
     "              a local nghttpd (TLS, h2): 1 KiB GET on a kept-alive and on a fresh\n"
     "              connection; TTFB and client CPU (issue 4: a profile must not slow it)\n"
+    "  ws-echo     corvid's WebSocket client vs Boost.Beast and websocketpp: echo ping-pong\n"
+    "              of 64 B, 1 KiB and 64 KiB on one connection against corvid's echo server\n"
+    "              and node ws; messages/s and client CPU; goal 10% (issue 5)\n"
     "  all         every workload above, with default outputs\n"
     "\n"
     "options:\n"
-    "  --samples N       measured pairs per case and repetition (default 100)\n"
+    "  --samples N       measured pairs per case and repetition (default 100; ws-echo 50)\n"
     "  --warmup W        unmeasured samples per peer first (default 5)\n"
     "  --repetitions R   repeat every case R times (default 3)\n"
     "  --quick           N=20, W=2, R=1; outputs go to the build directory\n"
@@ -44,7 +48,9 @@ constexpr const char* usage_text =
     "  --aa              A/A check: corvid against itself; every verdict should be parity\n"
     "  --aa-peer PEER    A/A check with PEER (corvid or curl) on both sides\n"
     "  --goal PERCENT    improvement a win needs (default: BENCH.md's 5; h2: issue 3's 10)\n"
-    "  --case NAME       run only this case (repeatable), e.g. tls-64MiB, upload-1MiB\n"
+    "  --messages N      ws-echo: round trips per sample (default 400; --quick 100)\n"
+    "  --case NAME       run only this case (repeatable), e.g. tls-64MiB, upload-1MiB,\n"
+    "                    node-1KiB-beast\n"
     "  --json FILE       JSON artifact (default docs/benchmarks/WORKLOAD.json)\n"
     "  --markdown FILE   Markdown summary (default docs/benchmarks/WORKLOAD.md)\n";
 
@@ -130,6 +136,13 @@ int main(int argc, char** argv) {
             o.goal_percent = v;
         } else if (arg == "--fresh-connection") {
             o.fresh_connection = true;
+        } else if (arg == "--messages") {
+            const int v = positive(value(), "--messages");
+            if (v < 1) {
+                std::fputs("corvid-bench: --messages must be at least 1\n", stderr);
+                return 2;
+            }
+            o.messages_per_sample = static_cast<std::uint64_t>(v);
         } else if (arg == "--case") {
             o.only_cases.emplace_back(value());
         } else if (arg == "--json") {
@@ -147,6 +160,8 @@ int main(int argc, char** argv) {
         o.settings.warmup = warmup_set ? o.settings.warmup : 2;
         o.settings.repetitions = repetitions_set ? o.settings.repetitions : 1;
     }
+    o.samples_given = samples_set;
+    o.warmup_given = warmup_set;
     if (o.settings.samples < 1 || o.settings.repetitions < 1) {
         std::fprintf(stderr, "corvid-bench: --samples and --repetitions must be at least 1\n");
         return 2;
@@ -163,6 +178,9 @@ int main(int argc, char** argv) {
         if (workload == "profiles") {
             return corvid::bench::run_profiles(o);
         }
+        if (workload == "ws-echo") {
+            return corvid::bench::run_ws_echo(o);
+        }
         if (workload == "all") {
             if (!o.json_path.empty() || !o.markdown_path.empty()) {
                 std::fputs(
@@ -175,6 +193,7 @@ int main(int argc, char** argv) {
             status |= corvid::bench::run_http1_get(o);
             status |= corvid::bench::run_h2(o);
             status |= corvid::bench::run_profiles(o);
+            status |= corvid::bench::run_ws_echo(o);
             return status;
         }
     } catch (const std::exception& e) {

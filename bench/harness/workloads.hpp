@@ -3,6 +3,7 @@
 // corvid-bench's workloads. Each one starts its fixture and peers, runs the
 // paired cases and writes its artifacts.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,6 +40,12 @@ struct workload_options {
     /// corvid's median paired improvement a win needs, in percent; empty:
     /// the workload's own (BENCH.md's 5%, or its issue's goal: 10% for h2).
     std::optional<double> goal_percent;
+    /// --samples / --warmup were given (a workload with defaults of its own,
+    /// ws-echo, keeps them only when they were not).
+    bool samples_given = false;
+    bool warmup_given = false;
+    /// ws-echo: round trips per sample (--messages); empty: its default.
+    std::optional<std::uint64_t> messages_per_sample;
     std::vector<std::string> only_cases;  ///< empty: every case
     std::string json_path;                ///< empty: the workload's default
     std::string markdown_path;            ///< empty: the workload's default
@@ -63,5 +70,13 @@ int run_h2(const workload_options& options);
 /// question is "not slower": parity or a win for the profile. Returns the
 /// process exit status.
 int run_profiles(const workload_options& options);
+
+/// corvid's WebSocket client vs Boost.Beast's and websocketpp's: echo
+/// ping-pong of 64 B, 1 KiB and 64 KiB binary messages on one connection,
+/// against corvid's echo server (corvid-fixture /ws) and node's ws; messages
+/// per second and client CPU per message. Issue 5's goal (10% more messages
+/// per second than the best of them) is the verdict rule. Returns the
+/// process exit status.
+int run_ws_echo(const workload_options& options);
 
 }  // namespace corvid::bench
