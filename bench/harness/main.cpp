@@ -44,7 +44,8 @@ constexpr const char* usage_text =
     "  --fresh-connection  a new connection for every sample\n"
     "  --pin MODE        split (default): both peers on the last CPU, the server\n"
     "                    (nginx's worker, nghttpd) on CPU 0; none: unpinned (biased:\n"
-    "                    see docs/benchmarks)\n"
+    "                    see docs/benchmarks); same (ws-echo's default, only there):\n"
+    "                    the peers and the echo server on the last CPU\n"
     "  --aa              A/A check: corvid against itself; every verdict should be parity\n"
     "  --aa-peer PEER    A/A check with PEER (corvid or curl) on both sides\n"
     "  --goal PERCENT    improvement a win needs (default: BENCH.md's 5; h2: issue 3's 10)\n"
@@ -110,10 +111,13 @@ int main(int argc, char** argv) {
 
             } else if (v == "none") {
                 o.pin = corvid::bench::placement::none;
+            } else if (v == "same" && workload == "ws-echo") {
+                o.pin = corvid::bench::placement::same;
             } else {
-                std::fputs("corvid-bench: --pin takes split or none\n", stderr);
+                std::fputs("corvid-bench: --pin takes split or none (ws-echo also same)\n", stderr);
                 return 2;
             }
+            o.pin_given = true;
         } else if (arg == "--aa") {
             o.self_check = true;
         } else if (arg == "--aa-peer") {

@@ -16,6 +16,11 @@ enum class placement {
     split,  ///< both peers on the last CPU, nginx's worker on CPU 0
 
     none,  ///< left to the scheduler
+    /// ws-echo only (its default): both peers and the echo server on the
+    /// last CPU. A ping-pong is sequential, and across CPUs of this machine's
+    /// VM every message paid a cross-CPU wake-up ten times the work itself
+    /// (docs/benchmarks/ws_echo.md).
+    same,
 };
 
 struct workload_options {
@@ -29,6 +34,7 @@ struct workload_options {
     /// and so did pinning everything to one CPU; split placement gave none
     /// (docs/benchmarks/README.md).
     placement pin = placement::split;
+    bool pin_given = false;  ///< --pin was given (ws-echo defaults to `same`)
     /// A/A check: both sides run the same peer (`self_check_peer`), which
     /// validates the fixture, the placement and the statistics (every
     /// verdict should be parity).

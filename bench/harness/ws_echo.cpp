@@ -389,7 +389,17 @@ int run_ws_echo(const workload_options& o) {
 
     int server_cpu = -1;
     const int last_cpu = static_cast<int>(report.env.cores - 1);
-    if (o.pin == placement::split) {
+    const placement pin = o.pin_given ? o.pin : placement::same;
+    if (pin == placement::same) {
+        server_cpu = last_cpu;
+        report.settings.peer_cpu = last_cpu;
+        report.env.pinning =
+            "same: both peers (one runs at a time) and the echo server (all its "
+            "threads) pinned to CPU " +
+            std::to_string(last_cpu) +
+            "; a ping-pong is sequential, so one CPU runs client, kernel and "
+            "server in turn, without a cross-CPU wake-up per message";
+    } else if (pin == placement::split) {
         if (report.env.cores < 2) {
             throw std::runtime_error("--pin split needs at least two CPUs");
         }
@@ -434,12 +444,16 @@ int run_ws_echo(const workload_options& o) {
             fixture_text +=
                 "corvid: corvid-fixture --plain --no-deflate (corvid's HTTP/1.1 server, WebSocket "
                 "upgrade at /ws, echo of every message with its type, one thread" +
-                std::string(server_cpu >= 0 ? ", pinned to CPU 0" : "") + ")";
+                (server_cpu >= 0 ? ", pinned to CPU " + std::to_string(server_cpu)
+                                 : std::string()) +
+                ")";
         } else {
             fixture_text +=
                 "node: tests/support/node/ws_echo_server.js (node's ws, "
                 "perMessageDeflate false, echo of every message with its type" +
-                std::string(server_cpu >= 0 ? ", pinned to CPU 0" : "") + ")";
+                (server_cpu >= 0 ? ", pinned to CPU " + std::to_string(server_cpu)
+                                 : std::string()) +
+                ")";
         }
     }
     report.fixture = fixture_text;
