@@ -104,7 +104,9 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "%s: only --ws-echo is supported\n", argv[0]);
         return 2;
     }
-    asio::io_context io;
+    // One thread runs the io_context (Asio's concurrency hint 1: its
+    // scheduler skips the wake-ups meant for other threads).
+    asio::io_context io(1);
     corvid::client http(io.get_executor());
     int status = 0;
     asio::co_spawn(io, serve(http, o), [&](std::exception_ptr e) {
