@@ -510,6 +510,7 @@ struct inflater::impl {
     z_stream z{};
     inflater_options options;
     std::size_t produced = 0;   // inflated bytes of the current message
+    std::size_t consumed = 0;   // compressed bytes of the current message
     bool stream_ended = false;  // a BFINAL block ended the deflate stream
     std::error_code failed;
     ~impl() { inflateEnd(&z); }
@@ -628,11 +629,33 @@ result<void> inflater::inflate(std::span<const std::uint8_t> chunk, bool fin,
         }
         off += n;
     }
+    d.consumed += chunk.size();
     if (fin) {
+        if (d.consumed == 0) {
+            // An empty payload is not DEFLATE data once the tail is appended
+            // (00 00 ff ff reads as a stored block of 0xff00 bytes, which
+            // would swallow the next message's bytes as data); RFC 7692
+            // 7.2.3.6 has senders send 00 for an empty message. A deflater
+            // asked for a second sync flush without input produces nothing,
+            // so take it as the empty message it means, leaving the stream
+            // untouched.
+            if (d.options.no_context_takeover) {
+                inflateReset(&d.z);
+            }
+            d.produced = 0;
+            return {};
+        }
         d.z.next_in = const_cast<Bytef*>(k_tail.data());
         d.z.avail_in = static_cast<uInt>(k_tail.size());
         if (auto ec = d.run(out, true)) {
             return ec;
+        }
+        // The tail's empty stored block must end the message at a block
+        // boundary (zlib: data_type bit 128, "just after an end-of-block").
+        // Elsewhere the payload was cut short, and going on would read the
+        // next message as the rest of this one's block.
+        if (!d.stream_ended && (d.z.data_type & 128) == 0) {
+            return d.fail(websocket_errc::inflate_failed);
         }
         // A new message: reset the window when the peer does not keep it,
         // and always after a final block (a new deflate stream follows).
@@ -641,6 +664,7 @@ result<void> inflater::inflate(std::span<const std::uint8_t> chunk, bool fin,
         }
         d.stream_ended = false;
         d.produced = 0;
+        d.consumed = 0;
     }
     return {};
 }

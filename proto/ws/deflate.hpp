@@ -246,8 +246,12 @@ class inflater {
     /// `out` never grows by more than max_message_size over a message, and
     /// its capacity only up to what that needs.
     /// Errors (the inflater is then unusable and returns the same error):
-    /// - inflate_failed: invalid deflate data, a dictionary request, or data
-    ///   after a final (BFINAL) block.
+    /// - inflate_failed: invalid deflate data, a dictionary request, data
+    ///   after a final (BFINAL) block, or a message whose data (with the
+    ///   tail) does not end at a block boundary (cut short).
+    /// An empty payload (not valid DEFLATE once the tail is appended; RFC
+    /// 7692 7.2.3.6 has senders send 00) is taken as an empty message and
+    /// leaves the stream as it was.
     /// - inflated_too_large: the message inflates past max_message_size.
     result<void> inflate(std::span<const std::uint8_t> chunk, bool fin,
                          std::vector<std::uint8_t>& out);

@@ -281,6 +281,7 @@ struct endpoint {
     std::size_t error_at = 0;  ///< `used` when the error came
     std::size_t offered = 0;   ///< input bytes offered (fed) so far
     bool stalled = false;      ///< receive() took nothing more (a close came)
+    bool halted = false;       ///< set by on_event: feed nothing more (the layer above failed)
     /// Called after each event is recorded (e.g. to pull the output).
     std::function<void(endpoint&, const rec&)> on_event;
 
@@ -304,7 +305,7 @@ struct endpoint {
     /// Feeds one piece in its own buffer (unmasked in place).
     void feed_piece(std::string_view piece) {
         offered += piece.size();
-        if (ec || stalled) {
+        if (ec || stalled || halted) {
             return;
         }
         std::vector<std::uint8_t> buf(piece.begin(), piece.end());
@@ -319,6 +320,9 @@ struct endpoint {
             if (e) {
                 ec = e;
                 error_at = used;
+                return;
+            }
+            if (halted) {
                 return;
             }
             if (n == 0) {
