@@ -1,6 +1,7 @@
 #include "server/http1_server.hpp"
 
 #include <array>
+#include <cstring>
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -14,6 +15,48 @@
 #include "proto/h2/session.hpp"
 
 namespace corvid::server {
+
+namespace {
+
+// The connection after a 101: bytes read past the request head first, then
+// the transport.
+class h1_byte_stream final : public byte_stream {
+  public:
+    h1_byte_stream(net::stream& stream, std::string_view already_read)
+        : stream_(stream), leftover_(already_read) {}
+
+    asio::awaitable<result<std::size_t>> read_some(std::span<char> buffer) override {
+        if (pos_ < leftover_.size()) {
+            std::size_t n = std::min(buffer.size(), leftover_.size() - pos_);
+            std::memcpy(buffer.data(), leftover_.data() + pos_, n);
+            pos_ += n;
+            if (pos_ == leftover_.size()) {
+                leftover_ = std::string();
+                pos_ = 0;
+            }
+            co_return n;
+        }
+        if (!stream_.is_open()) {
+            co_return std::make_error_code(std::errc::connection_aborted);
+        }
+        co_return co_await stream_.read_some(buffer);
+    }
+    asio::awaitable<result<void>> write(std::span<const asio::const_buffer> buffers) override {
+        if (!stream_.is_open()) {
+            co_return std::make_error_code(std::errc::connection_aborted);
+        }
+        co_return co_await stream_.write(buffers);
+    }
+    void close() noexcept override { stream_.close(); }
+    int http_version() const noexcept override { return 11; }
+
+  private:
+    net::stream& stream_;
+    std::string leftover_;
+    std::size_t pos_ = 0;
+};
+
+}  // namespace
 
 const char* reason_phrase(int status) noexcept {
     switch (status) {
@@ -297,6 +340,21 @@ asio::awaitable<void> http1_server::serve(asio::ip::tcp::socket socket) {
         if (res.delay.count() > 0) {
             asio::steady_timer t(executor_, res.delay);
             co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+        }
+        if (res.upgrade && res.status == 101) {
+            std::string head;
+            h1::serialize_response_head(
+                head, 101, res.reason.empty() ? reason_phrase(101) : res.reason, res.fields);
+            std::array<asio::const_buffer, 1> b{asio::buffer(head)};
+            if (!co_await stream->write(b)) {
+                stream->close();
+                co_return;
+            }
+            h1_byte_stream upgraded(*stream, std::string_view(buffer.data() + begin, end - begin));
+            buffer = std::string();  // the upgraded stream keeps what it needs
+            co_await res.upgrade(upgraded);
+            stream->close();
+            co_return;
         }
         const bool keep_alive = parser.keep_alive() && !res.close && !res.until_close;
         if (!keep_alive && !res.until_close && !res.fields.contains("Connection")) {

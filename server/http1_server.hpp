@@ -19,10 +19,12 @@
 #include <functional>
 #include <memory>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
 #include <asio/awaitable.hpp>
+#include <asio/buffer.hpp>
 #include <asio/ip/tcp.hpp>
 
 #include "corvid/headers.hpp"
@@ -36,13 +38,51 @@ namespace corvid::server {
 struct incoming_request {
     std::string method;
     std::string target;
-    int version = 11;
+    int version = 11;  ///< 11 or 20
+    /// HTTP/2 extended CONNECT (RFC 8441): the :protocol value, e.g.
+    /// "websocket"; empty otherwise.
+    std::string protocol;
     corvid::headers fields;
     std::string body;
     corvid::headers trailers;
     std::string remote_address;
     bool tls = false;
 };
+
+/// The bytes of an upgraded connection (HTTP/1.1 after 101) or of an
+/// extended CONNECT stream (HTTP/2 after 2xx), for an upgrade handler.
+///
+/// @par Threading and lifetime
+/// Valid only while the upgrade handler runs, on the server's executor. One
+/// read_some() and one write() may be pending at once (from two coroutines).
+class byte_stream {
+  public:
+    virtual ~byte_stream() = default;
+
+    /// Reads at least one byte into `buffer`; 0 at the peer's clean end
+    /// (TCP FIN or close_notify on HTTP/1.1, END_STREAM on HTTP/2). Errors:
+    /// the transport's (system, tls_errc), http2_errc::stream_reset when the
+    /// client reset the stream, net_errc-like errors when the connection is
+    /// gone (std::errc::connection_aborted after close() or server stop).
+    /// On HTTP/2 at most the stream's receive window (the server's
+    /// SETTINGS_INITIAL_WINDOW_SIZE, 1 MiB) is buffered for the reader.
+    virtual asio::awaitable<result<std::size_t>> read_some(std::span<char> buffer) = 0;
+
+    /// Writes every byte of every buffer, waiting while the transport (or
+    /// the HTTP/2 flow-control window) is full. Errors as read_some().
+    virtual asio::awaitable<result<void>> write(std::span<const asio::const_buffer> buffers) = 0;
+
+    /// Aborts at once: the TCP connection (HTTP/1.1) or the stream
+    /// (HTTP/2, RST_STREAM CANCEL) is closed; pending operations fail.
+    /// Idempotent.
+    virtual void close() noexcept = 0;
+
+    /// 11 or 20: the HTTP version the stream runs over.
+    virtual int http_version() const noexcept = 0;
+};
+
+/// Takes over a connection or stream; see the header comment.
+using upgrade_handler = std::function<asio::awaitable<void>(byte_stream&)>;
 
 struct outgoing_response {
     int status = 200;
@@ -55,6 +95,10 @@ struct outgoing_response {
     bool close = false;                           ///< close the connection after this response
     bool until_close = false;            ///< no framing: the body ends when the connection closes
     std::chrono::milliseconds delay{0};  ///< wait before sending the head
+    /// Set with status 101 (HTTP/1.1) or 2xx to a CONNECT (HTTP/2): runs on
+    /// the connection/stream after the head is sent (see the header comment).
+    /// `body`, `chunks` and `trailers` must then be empty.
+    upgrade_handler upgrade;
 };
 
 using handler = std::function<asio::awaitable<outgoing_response>(const incoming_request&)>;
@@ -69,6 +113,10 @@ struct server_options {
     bool http2 = true;
     /// Most concurrent streams per HTTP/2 connection.
     std::uint32_t max_concurrent_streams = 100;
+    /// HTTP/2: advertise SETTINGS_ENABLE_CONNECT_PROTOCOL = 1 (RFC 8441) so
+    /// clients may send extended CONNECT (:protocol), e.g. for WebSocket.
+    /// Without it nghttp2 refuses requests carrying :protocol.
+    bool enable_connect_protocol = false;
 };
 
 class http1_server : public std::enable_shared_from_this<http1_server> {

@@ -4,6 +4,7 @@
 // has queued. Everything runs on the connection's executor.
 
 #include <array>
+#include <cstring>
 #include <map>
 #include <type_traits>
 
@@ -20,6 +21,23 @@ namespace corvid::server {
 
 namespace {
 
+// The receiving side of an extended CONNECT stream: DATA waits here until the
+// upgrade handler reads it, and the stream's window reopens only then.
+struct h2_tunnel {
+    explicit h2_tunnel(asio::any_io_executor ex) : readable(ex) {
+        readable.expires_at(asio::steady_timer::time_point::max());
+    }
+    std::string inbound;  // received, [pos, size) not yet read
+    std::size_t pos = 0;
+    bool eof = false;     // END_STREAM received
+    bool closed = false;  // the stream is gone (reset, or the connection ended)
+    bool upgraded = false;
+    std::error_code error;
+    asio::steady_timer readable;  // cancel() wakes the reader; never re-armed
+
+    void wake() { readable.cancel(); }
+};
+
 struct h2_connection_state {
     explicit h2_connection_state(asio::any_io_executor ex, h2::server_session s)
         : session(std::move(s)), write_signal(ex), executor(ex) {}
@@ -29,6 +47,7 @@ struct h2_connection_state {
     asio::any_io_executor executor;
     std::map<std::int32_t, incoming_request> requests;                    // bodies being received
     std::map<std::int32_t, std::shared_ptr<asio::steady_timer>> blocked;  // full send buffers
+    std::map<std::int32_t, std::shared_ptr<h2_tunnel>> tunnels;           // CONNECT streams
     bool closed = false;
     bool writer_exited = false;
     std::shared_ptr<asio::steady_timer> writer_exit;  // cancelled when the writer ends
@@ -60,6 +79,99 @@ asio::awaitable<bool> send_data(std::shared_ptr<h2_connection_state> st, std::in
     }
 }
 
+// An extended CONNECT stream as a byte_stream (see http1_server.hpp).
+class h2_byte_stream final : public byte_stream {
+  public:
+    h2_byte_stream(std::shared_ptr<h2_connection_state> st, std::int32_t id,
+                   std::shared_ptr<h2_tunnel> tunnel)
+        : st_(std::move(st)), id_(id), tunnel_(std::move(tunnel)) {}
+
+    asio::awaitable<result<std::size_t>> read_some(std::span<char> buffer) override {
+        for (;;) {
+            auto& t = *tunnel_;
+            if (t.pos < t.inbound.size()) {
+                std::size_t n = std::min(buffer.size(), t.inbound.size() - t.pos);
+                std::memcpy(buffer.data(), t.inbound.data() + t.pos, n);
+                t.pos += n;
+                if (t.pos == t.inbound.size()) {
+                    t.inbound.clear();
+                    t.pos = 0;
+                }
+                if (!st_->closed) {
+                    // Reopens the window: the client may send this much more.
+                    st_->session.consume(id_, n);
+                    st_->wake_writer();
+                }
+                co_return n;
+            }
+            if (t.eof) {
+                co_return std::size_t{0};
+            }
+            if (t.closed || st_->closed || aborted_) {
+                co_return t.error ? t.error : std::make_error_code(std::errc::connection_aborted);
+            }
+            std::error_code ignored;
+            co_await t.readable.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+        }
+    }
+
+    asio::awaitable<result<void>> write(std::span<const asio::const_buffer> buffers) override {
+        for (const auto& b : buffers) {
+            if (aborted_ || tunnel_->closed) {
+                co_return tunnel_->error ? tunnel_->error
+                                         : std::make_error_code(std::errc::connection_aborted);
+            }
+            std::string_view bytes(static_cast<const char*>(b.data()), b.size());
+            if (!co_await send_data(st_, id_, bytes, false)) {
+                co_return tunnel_->error ? tunnel_->error
+                                         : std::make_error_code(std::errc::connection_aborted);
+            }
+        }
+        co_return result<void>{};
+    }
+
+    void close() noexcept override {
+        if (aborted_) {
+            return;
+        }
+        aborted_ = true;
+        if (!st_->closed && !tunnel_->closed) {
+            (void)st_->session.reset_stream(id_, h2::wire_error::cancel);
+            st_->wake_writer();
+        }
+        tunnel_->wake();
+        if (auto it = st_->blocked.find(id_); it != st_->blocked.end()) {
+            it->second->cancel();
+        }
+    }
+
+    int http_version() const noexcept override { return 20; }
+    bool aborted() const noexcept { return aborted_; }
+
+  private:
+    std::shared_ptr<h2_connection_state> st_;
+    std::int32_t id_;
+    std::shared_ptr<h2_tunnel> tunnel_;
+    bool aborted_ = false;
+};
+
+// Forgets a CONNECT stream's tunnel, giving back the window of bytes nobody
+// will read.
+void drop_tunnel(h2_connection_state& st, std::int32_t id) {
+    auto it = st.tunnels.find(id);
+    if (it == st.tunnels.end()) {
+        return;
+    }
+    auto& t = *it->second;
+    if (!st.closed && t.inbound.size() > t.pos) {
+        st.session.consume(id, t.inbound.size() - t.pos);
+        st.wake_writer();
+    }
+    t.inbound.clear();
+    t.pos = 0;
+    st.tunnels.erase(it);
+}
+
 asio::awaitable<void> respond(std::shared_ptr<h2_connection_state> st, std::int32_t id,
                               incoming_request req, handler h) {
     auto res = co_await h(req);
@@ -70,6 +182,29 @@ asio::awaitable<void> respond(std::shared_ptr<h2_connection_state> st, std::int3
     if (res.delay.count() > 0) {
         asio::steady_timer t(st->executor, res.delay);
         co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    }
+    if (req.method == "CONNECT") {
+        auto it = st->tunnels.find(id);
+        if (res.upgrade && res.status >= 200 && res.status < 300 && it != st->tunnels.end()) {
+            auto tunnel = it->second;
+            tunnel->upgraded = true;
+            if (st->session.submit_response(id, res.status, res.fields, false)) {
+                drop_tunnel(*st, id);
+                co_return;
+            }
+            st->wake_writer();
+            h2_byte_stream upgraded(st, id, tunnel);
+            co_await res.upgrade(upgraded);
+            if (!upgraded.aborted() && !tunnel->closed && !st->closed) {
+                (void)co_await send_data(st, id, {}, true);
+            }
+            if (auto again = st->tunnels.find(id);
+                again != st->tunnels.end() && again->second == tunnel) {
+                drop_tunnel(*st, id);
+            }
+            co_return;
+        }
+        drop_tunnel(*st, id);  // an ordinary answer: the tunnel's bytes are discarded
     }
     const bool head_method = req.method == "HEAD";
     const bool chunked = !res.chunks.empty();
@@ -101,8 +236,12 @@ asio::awaitable<void> respond(std::shared_ptr<h2_connection_state> st, std::int3
                 co_return;
             }
         }
-        if (res.trailers.empty() && !co_await send_data(st, id, {}, true)) {
-            co_return;
+        if (res.trailers.empty()) {
+            // Not `a && co_await b`: g++ 12 may evaluate the co_await
+            // regardless of `a`.
+            if (!co_await send_data(st, id, {}, true)) {
+                co_return;
+            }
         }
     }
     if (!res.trailers.empty()) {
@@ -116,6 +255,7 @@ asio::awaitable<void> respond(std::shared_ptr<h2_connection_state> st, std::int3
 asio::awaitable<void> http1_server::serve_h2(net::stream& stream, std::string received) {
     h2::server_options opts;
     opts.limits.max_concurrent_streams = options_.max_concurrent_streams;
+    opts.enable_connect_protocol = options_.enable_connect_protocol;
     auto created = h2::server_session::create(opts);
     if (!created) {
         stream.close();
@@ -210,11 +350,32 @@ asio::awaitable<void> http1_server::serve_h2(net::stream& stream, std::string re
                         }
                         req.remote_address = remote;
                         req.tls = is_tls;
+                        const bool is_connect = req.method == "CONNECT";
+                        req.protocol = ev.head.protocol;
                         st->requests[ev.stream_id] = std::move(req);
-                        if (ev.end_stream) {
+                        if (is_connect) {
+                            // A tunnel: the handler sees the head now; DATA
+                            // waits in the tunnel for an upgrade handler.
+                            auto t = std::make_shared<h2_tunnel>(executor_);
+                            t->eof = ev.end_stream;
+                            st->tunnels[ev.stream_id] = std::move(t);
+                            dispatch(ev.stream_id);
+                        } else if (ev.end_stream) {
                             dispatch(ev.stream_id);
                         }
                     } else if constexpr (std::is_same_v<T, h2::data_event>) {
+                        if (auto t = st->tunnels.find(ev.stream_id); t != st->tunnels.end()) {
+                            // Bounded by the stream window: consumed as read.
+                            auto& tunnel = *t->second;
+                            if (tunnel.pos > 64 * 1024) {
+                                tunnel.inbound.erase(0, tunnel.pos);
+                                tunnel.pos = 0;
+                            }
+                            tunnel.inbound.append(ev.data);
+                            tunnel.eof = tunnel.eof || ev.end_stream;
+                            tunnel.wake();
+                            return;
+                        }
                         st->session.consume(ev.stream_id, ev.data.size());
                         auto it = st->requests.find(ev.stream_id);
                         if (it != st->requests.end()) {
@@ -231,12 +392,27 @@ asio::awaitable<void> http1_server::serve_h2(net::stream& stream, std::string re
                             dispatch(ev.stream_id);
                         }
                     } else if constexpr (std::is_same_v<T, h2::trailers_event>) {
+                        if (auto t = st->tunnels.find(ev.stream_id); t != st->tunnels.end()) {
+                            t->second->eof = true;
+                            t->second->wake();
+                        }
                         if (auto it = st->requests.find(ev.stream_id); it != st->requests.end()) {
                             it->second.trailers = std::move(ev.fields);
                         }
                         dispatch(ev.stream_id);
                     } else if constexpr (std::is_same_v<T, h2::stream_closed_event>) {
                         st->requests.erase(ev.stream_id);
+                        if (auto t = st->tunnels.find(ev.stream_id); t != st->tunnels.end()) {
+                            auto& tunnel = *t->second;
+                            tunnel.closed = true;
+                            if (ev.error) {
+                                tunnel.error = ev.error;
+                            }
+                            tunnel.wake();
+                            if (!tunnel.upgraded) {
+                                drop_tunnel(*st, ev.stream_id);
+                            }
+                        }
                         if (auto it = st->blocked.find(ev.stream_id); it != st->blocked.end()) {
                             it->second->cancel();
                             st->blocked.erase(it);
@@ -257,6 +433,10 @@ asio::awaitable<void> http1_server::serve_h2(net::stream& stream, std::string re
     st->closed = true;
     for (auto& [id, w] : st->blocked) {
         w->cancel();
+    }
+    for (auto& [id, t] : st->tunnels) {
+        t->closed = true;
+        t->wake();
     }
     stream.close();
     st->wake_writer();
