@@ -198,6 +198,59 @@ TEST_P(ws_conf_framing, RoundTripBetweenPeersWithExactHeaders) {
     EXPECT_EQ(receiver.messages(), expected);
 }
 
+// RFC 6455 5.2 requires the minimal number of bytes for the length: every
+// length in a longer form than needed fails with 1002 once the length field
+// is complete, fed byte by byte; so does a 64-bit length with its top bit
+// set. Control frames in a 16- or 64-bit form fail at byte 2 (their length
+// can only be 7-bit).
+TEST_P(ws_conf_framing, NonMinimalLengthFormsFailAtTheLengthField) {
+    struct tc {
+        std::size_t len;
+        len_form form;
+        std::size_t length_end;
+    };
+    const tc cases[] = {
+        {0, len_form::bits16, 4},      {1, len_form::bits16, 4},    {125, len_form::bits16, 4},
+        {0, len_form::bits64, 10},     {125, len_form::bits64, 10}, {126, len_form::bits64, 10},
+        {65535, len_form::bits64, 10},
+    };
+    for (const auto& t : cases) {
+        for (int op : {op_text, op_binary, op_cont}) {
+            const std::string prefix = op == op_cont ? in(op_binary, "a", false) : "";
+            endpoint ep(me());
+            ep.feed(prefix + in(op, std::string(t.len, 'n'), true, 0, t.form), 1);
+            EXPECT_EQ(ep.error_at, prefix.size() + t.length_end) << t.len;
+            EXPECT_EQ(ep.data_bytes(), op == op_cont ? "a" : "");
+            EXPECT_TRUE(failed_with(ep, websocket_errc::non_minimal_length))
+                << t.len << " op " << op;
+        }
+    }
+    // The minimal forms at the same edges pass.
+    for (std::size_t len : {125, 126, 65535, 65536}) {
+        endpoint ep(me());
+        ep.feed(in(op_binary, std::string(len, 'm'), true, 0,
+                   len < 126     ? len_form::bits7
+                   : len < 65536 ? len_form::bits16
+                                 : len_form::bits64),
+                1);
+        EXPECT_FALSE(ep.ec) << len;
+    }
+    for (std::uint64_t top : {std::uint64_t{1} << 63, ~std::uint64_t{0}}) {
+        endpoint ep(me());
+        ep.feed(frame_header(me(), 0x80 | op_binary, top, len_form::bits64), 1);
+        EXPECT_EQ(ep.error_at, 10u);
+        EXPECT_TRUE(failed_with(ep, websocket_errc::length_too_large));
+    }
+    for (int op : {op_ping, op_pong, op_close}) {
+        for (len_form form : {len_form::bits16, len_form::bits64}) {
+            endpoint ep(me());
+            ep.feed(in(op, op == op_close ? close_body(1000) : "x", true, 0, form), 1);
+            EXPECT_EQ(ep.error_at, 2u);
+            EXPECT_EQ(close_code_sent(ep), close_code::protocol_error) << op;
+        }
+    }
+}
+
 // Many small messages in one buffer: one event each, in order, and the
 // codec takes each frame whole before the next one (receive() stops after
 // each event).
