@@ -127,6 +127,16 @@ class WebSocketServer : public ::testing::Test {
                     }
                 });
         }
+        if (req.target == "/ws-keepalive") {
+            // Pings every 20 ms; gives up after 200 ms without input.
+            o.ping_interval = std::chrono::milliseconds(20);
+            o.idle_timeout = std::chrono::milliseconds(200);
+            co_return server::accept_websocket(
+                req, o, [this](std::shared_ptr<websocket_session> s) -> asio::awaitable<void> {
+                    auto m = co_await s->receive();
+                    keepalive_result_ = !m && m.error() == websocket_errc::ping_timeout ? 1 : 2;
+                });
+        }
         if (req.target == "/ws-flood") {
             // 200 messages of 64 KiB as fast as send() lets it, into a
             // 256 KiB queue; records the most ever queued.
@@ -163,6 +173,7 @@ class WebSocketServer : public ::testing::Test {
     std::thread thread_;
     std::atomic<std::size_t> max_queued_{0};
     std::atomic<int> flood_sent_{0};
+    std::atomic<int> keepalive_result_{0};  // 1: receive() failed with ping_timeout
 };
 
 // --------------------------------------------------------------- python3-websockets
@@ -502,6 +513,29 @@ TEST_F(WebSocketServer, SlowReaderBoundsTheSendQueue) {
     EXPECT_EQ(flood_sent_.load(), 200);
     // The queue never held more than its bound plus one message.
     EXPECT_LE(max_queued_.load(), 256u * 1024 + 64 * 1024 + 14);
+}
+
+TEST_F(WebSocketServer, SilentPeerIsPingedThenDropped) {
+    raw_client c(plain_->port());
+    std::string req = upgrade_request("");
+    req.replace(req.find("/ws"), 3, "/ws-keepalive");
+    c.send(req);
+    std::string extra;
+    ASSERT_NE(c.read_head(extra).find(" 101 "), std::string::npos);
+    // We never answer: pings arrive, then the server drops the connection
+    // (without a close frame: the peer is presumed gone).
+    frame_reader r;
+    r.feed(c.read_all(extra));
+    std::size_t pings = 0;
+    for (const auto& e : r.events) {
+        pings += std::holds_alternative<ws::ping_event>(e) ? 1 : 0;
+    }
+    EXPECT_GE(pings, 1u);
+    EXPECT_FALSE(r.close().has_value());
+    for (int i = 0; i < 1000 && keepalive_result_ == 0; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_EQ(keepalive_result_.load(), 1);
 }
 
 // --------------------------------------------------------------- HTTP/2 (RFC 8441)
