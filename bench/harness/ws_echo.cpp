@@ -491,6 +491,8 @@ int run_ws_echo(const workload_options& o) {
         "a message is one frame in one write (Beast's defaults: frames and writes of 4 KiB)",
         "websocketpp: config::asio_client, the message handler sends the next message, the "
         "sample runs the endpoint's io_service with run_one(); logging off",
+        "where corvid's time goes (syscalls per round trip, perf and callgrind profiles, "
+        "suggestions): docs/benchmarks/ws_echo.profile.md",
         "servers: each echo server is started afresh for every repetition and serves all the "
         "pairs of that repetition (every size and baseline, one pair of processes at a time; "
         "each peer opens one connection to it and keeps it)",
