@@ -111,7 +111,7 @@ class WebSocketServer : public ::testing::Test {
         websocket_options o;
         o.permessage_deflate = deflate;
         o.subprotocols = {"corvid.json", "corvid.msgpack"};
-        if (req.target == "/ws") {
+        if (req.target == "/ws" || (req.method == "CONNECT" && req.target.empty())) {
             co_return server::accept_websocket(req, o, server::websocket_echo);
         }
         if (req.target == "/ws-closer") {
@@ -632,10 +632,12 @@ class h2_ws_client {
                               const std::string& version = "13") {
         h2::request_head head;
         head.method = "CONNECT";
-        head.protocol = "websocket";
-        head.scheme = "https";
-        head.authority = "localhost";
-        head.path = path;
+        head.authority = "localhost:443";
+        if (!path.empty()) {  // extended CONNECT; empty: a plain CONNECT
+            head.protocol = "websocket";
+            head.scheme = "https";
+            head.path = path;
+        }
         head.fields.add("sec-websocket-version", version);
         if (!extensions.empty()) {
             head.fields.add("sec-websocket-extensions", extensions);
@@ -850,6 +852,41 @@ TEST_F(WebSocketServer, Http2BadVersionGets426) {
         EXPECT_TRUE(co_await c.wait_settings());
         EXPECT_EQ(co_await c.open("/ws", "", "8"), 426);
         EXPECT_EQ(c.response_fields_.get("sec-websocket-version"), "13");
+    }());
+}
+
+TEST_F(WebSocketServer, Http2SlowReaderStopsTheSender) {
+    asio::io_context io(1);
+    h2_ws_client c(io);
+    test::run(io, [&]() -> asio::awaitable<void> {
+        EXPECT_TRUE(co_await c.connect(no_deflate_->port(), ""));
+        EXPECT_TRUE(co_await c.wait_settings());
+        EXPECT_EQ(co_await c.open("/ws-flood", ""), 200);
+        // Not reading: the stream window (6 MiB) and the bounded queues stop
+        // the 12.5 MiB flood part way.
+        asio::steady_timer pause(io, std::chrono::milliseconds(300));
+        co_await pause.async_wait(asio::use_awaitable);
+        EXPECT_LT(flood_sent_.load(), 200);
+        std::size_t total = 0;
+        for (int i = 0; i < 200; ++i) {
+            auto m = co_await c.next();
+            if (!m) {
+                break;
+            }
+            total += c.message_.size();
+        }
+        EXPECT_EQ(total, 200u * 64 * 1024);
+        EXPECT_EQ(flood_sent_.load(), 200);
+    }());
+}
+
+TEST_F(WebSocketServer, Http2PlainConnectIsNotAWebSocket) {
+    asio::io_context io(1);
+    h2_ws_client c(io);
+    test::run(io, [&]() -> asio::awaitable<void> {
+        EXPECT_TRUE(co_await c.connect(plain_->port(), ""));
+        EXPECT_TRUE(co_await c.wait_settings());
+        EXPECT_EQ(co_await c.open("", ""), 400);  // CONNECT without :protocol
     }());
 }
 
