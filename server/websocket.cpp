@@ -293,6 +293,9 @@ asio::awaitable<result<void>> websocket_session::send(ws::message_type type,
     }
     std::error_code ec;
     if (deflater_ && deflater_->should_compress(data.size())) {
+        if (compressed_.capacity() > (1u << 20)) {
+            compressed_ = std::vector<std::uint8_t>();
+        }
         compressed_.clear();
         if (auto r = deflater_->compress(ws::codec::as_bytes(data), true, compressed_); !r) {
             co_return fail(r.error(), ws::close_code::internal_error);
@@ -329,6 +332,15 @@ asio::awaitable<result<websocket_message>> websocket_session::receive() {
                     if (d->first) {
                         type_ = d->type;
                         message_compressed_ = d->rsv1;
+                        // Keep the buffers of ordinary messages; give back
+                        // what one large message made them grow to.
+                        constexpr std::size_t keep = 1u << 20;
+                        if (message_.capacity() > keep) {
+                            message_ = std::string();
+                        }
+                        if (inflated_.capacity() > keep) {
+                            inflated_ = std::vector<std::uint8_t>();
+                        }
                         message_.clear();
                         inflated_.clear();
                     }
