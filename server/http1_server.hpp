@@ -61,9 +61,11 @@ class byte_stream {
 
     /// Reads at least one byte into `buffer`; 0 at the peer's clean end
     /// (TCP FIN or close_notify on HTTP/1.1, END_STREAM on HTTP/2). Errors:
-    /// the transport's (system, tls_errc), http2_errc::stream_reset when the
-    /// client reset the stream, net_errc-like errors when the connection is
-    /// gone (std::errc::connection_aborted after close() or server stop).
+    /// the transport's (system errors, tls_errc) on HTTP/1.1; on HTTP/2 the
+    /// stream's (http2_errc::stream_reset when the client reset it) or
+    /// std::errc::connection_aborted once the stream or connection is gone.
+    /// After close() or http1_server::stop(): connection_aborted or the
+    /// transport's operation_aborted.
     /// On HTTP/2 at most the stream's receive window (the server's
     /// SETTINGS_INITIAL_WINDOW_SIZE, 1 MiB) is buffered for the reader.
     virtual asio::awaitable<result<std::size_t>> read_some(std::span<char> buffer) = 0;
