@@ -228,10 +228,16 @@ inline std::error_code make_error_code(websocket_errc e) noexcept {
 /// 1002, 1007 or 1009 for codec errors; 1002 for anything else.
 std::uint16_t close_code_for(websocket_errc e) noexcept;
 
-/// Server-sent events (proto/sse).
+/// Server-sent events: the proto/sse parser's limits, and the event source
+/// (sse.hpp), which reconnects after none of these.
 enum class sse_errc {
     line_too_long = 1,  ///< a line over the configured limit
     event_too_large,    ///< an event's data over the configured limit
+    bad_status,         ///< the server answered a status other than 200 (and not 204)
+    no_content,         ///< the server answered 204 No Content: do not reconnect
+    bad_content_type,   ///< the response's Content-Type is not text/event-stream
+    stream_ended,       ///< the stream ended and reconnection is off or used up
+    closed,             ///< the event source was closed by its user
 };
 const std::error_category& sse_category() noexcept;
 inline std::error_code make_error_code(sse_errc e) noexcept {
