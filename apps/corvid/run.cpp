@@ -16,6 +16,7 @@
 #include <exception>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +29,7 @@
 #include "apps/corvid/options.hpp"
 #include "apps/corvid/progress.hpp"
 #include "apps/corvid/request_builder.hpp"
+#include "apps/corvid/sse_command.hpp"
 #include "apps/corvid/write_out.hpp"
 #include "corvid/client.hpp"
 
@@ -640,9 +642,22 @@ int run_main(int argc, const char* const* argv) {
     // A closed stdout pipe is a write error (exit 23), not a silent death.
     std::signal(SIGPIPE, SIG_IGN);
 
-    if (argc >= 2 && std::string_view(argv[1]) == "fingerprint") {
-        std::vector<std::string_view> rest(argv + 2, argv + argc);
-        return run_fingerprint(rest);
+    // Subcommands: `corvid NAME ARGS...` hands ARGS to NAME's runner.
+    struct subcommand {
+        std::string_view name;
+        int (*run)(std::span<const std::string_view> args);
+    };
+    static constexpr subcommand subcommands[] = {
+        {"fingerprint", run_fingerprint},
+        {"sse", run_sse},
+    };
+    if (argc >= 2) {
+        for (const auto& sub : subcommands) {
+            if (std::string_view(argv[1]) == sub.name) {
+                std::vector<std::string_view> rest(argv + 2, argv + argc);
+                return sub.run(rest);
+            }
+        }
     }
     auto parsed = parse_args(argc, argv);
     if (!parsed.ok()) {
