@@ -220,6 +220,9 @@ struct event_source::state {
             }
             co_return;
         }
+        if (options.on_response) {
+            options.on_response(*sent);
+        }
         status = sent->status;
         content_type = std::string(sent->headers.get("Content-Type").value_or(""));
         if (status != 200) {
@@ -235,9 +238,6 @@ struct event_source::state {
         stream.emplace(std::move(*sent));
         failed_attempts = 0;
         ++opened;
-        if (options.on_open) {
-            options.on_open(*stream);
-        }
     }
 
     asio::awaitable<result<sse_event>> next() {

@@ -293,7 +293,7 @@ class follower {
         }
     }
 
-    void opened(const response& r) {
+    void head(const response& r) {
         if (opts_.verbose) {
             write_stderr(prefix_lines(r.request_head, "> "));
             write_stderr(prefix_lines(head_text(r), "< "));
@@ -454,7 +454,7 @@ int run_sse(std::span<const std::string_view> args) {
     int rc = exit_bad_function_argument;
     {
         follower* self = nullptr;
-        eo.on_open = [&self](const response& r) { self->opened(r); };
+        eo.on_response = [&self](const response& r) { self->head(r); };
         eo.on_reconnect = [&self](std::error_code why, std::chrono::milliseconds delay) {
             self->reconnecting(why, delay);
         };

@@ -121,9 +121,10 @@ struct event_source_options {
     std::size_t max_line_bytes = 64 * 1024;
     std::size_t max_event_bytes = 1024 * 1024;
 
-    /// Called each time a stream opens (status 200, text/event-stream), with
-    /// its response head, e.g. for `corvid sse -v`.
-    std::function<void(const response&)> on_open;
+    /// Called with each response head received, before it is checked (so
+    /// also for a 204 or a wrong Content-Type), e.g. for `corvid sse -v`.
+    /// The response must not be read from.
+    std::function<void(const response&)> on_response;
     /// Called before each wait for a reconnection: why (an error, or
     /// sse_errc::stream_ended for a body that ended), and how long the wait.
     std::function<void(std::error_code why, std::chrono::milliseconds delay)> on_reconnect;

@@ -157,7 +157,7 @@ TEST_P(SseClient, ReceivesEventsWithTheirFields) {
     event_source_options eo;
     eo.max_reconnects = 0;
     int version = 0;
-    eo.on_open = [&](const response& r) { version = r.version; };
+    eo.on_response = [&](const response& r) { version = r.version; };
     event_source es(http, base_ + "/events", eo);
     auto got = collect(es, 10);
     EXPECT_EQ(got.error, sse_errc::stream_ended) << got.error.message();
@@ -260,9 +260,9 @@ TEST_P(SseClient, ReconnectsAfterTheServersRetryWithLastEventId) {
 // comes up on the same port; the client resumes with Last-Event-ID and gets
 // exactly the remaining events.
 TEST_P(SseClient, ResumesAcrossAServerRestart) {
-    const int total = 6;
+    constexpr int total = 6;
     // The server's history: it sends every event after Last-Event-ID, paced.
-    auto respond = [total](const seen_request& req, std::size_t) {
+    auto respond = [](const seen_request& req, std::size_t) {
         int after = 0;
         if (auto last = req.fields.get("Last-Event-ID")) {
             after = std::stoi(std::string(*last));
