@@ -44,6 +44,8 @@ bool is_redirect(int status) {
     return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
 
+}  // namespace
+
 std::string pool_key_for(const corvid::url& target, const proxy_config& proxy) {
     std::string key = target.origin();
     if (proxy.type != proxy_config::kind::none) {
@@ -53,8 +55,6 @@ std::string pool_key_for(const corvid::url& target, const proxy_config& proxy) {
     }
     return key;
 }
-
-}  // namespace
 
 // ---------------------------------------------------------------- exchange ---
 
@@ -291,6 +291,8 @@ void add_profile_fields(const client_impl& c, const outgoing& out, corvid::heade
     }
 }
 
+}  // namespace
+
 corvid::headers build_fields(const client_impl& c, const outgoing& out, bool absolute_form) {
     const auto& user = out.user_headers;
     corvid::headers fields;
@@ -339,6 +341,8 @@ corvid::headers build_fields(const client_impl& c, const outgoing& out, bool abs
     add_body_framing(out, fields);
     return fields;
 }
+
+namespace {
 
 // Waits up to one second for the server to answer an Expect: 100-continue
 // (RFC 9110 10.1.1: a client need not wait indefinitely).
@@ -571,7 +575,10 @@ asio::awaitable<result<std::shared_ptr<exchange>>> client_impl::exchange_h2(
     head.authority = std::string(fields.get("Host").value_or(out.target.authority()));
     head.path = out.target.target;
     head.fields = fields;  // the session drops Host, Transfer-Encoding and friends
-    const bool has_body = !out.body.empty() || static_cast<bool>(out.body_stream);
+    head.protocol = out.protocol;
+    // An extended CONNECT's stream stays open for the tunnel's bytes.
+    const bool has_body =
+        !out.body.empty() || static_cast<bool>(out.body_stream) || !out.protocol.empty();
     // A profile's request kind may carry its own HEADERS priority (a
     // browser weighs a fetch lower than a navigation).
     std::optional<std::optional<h2::priority_spec>> priority;
@@ -623,7 +630,7 @@ asio::awaitable<result<std::shared_ptr<exchange>>> client_impl::exchange_h2(
                 break;  // the whole body, or all the server wanted of it
             }
         }
-    } else if (has_body) {
+    } else if (!out.body.empty()) {
         if (auto sent = conn->send_body(stream, std::string(out.body)); !sent) {
             co_return abandon(sent.error());
         }
@@ -677,9 +684,13 @@ asio::awaitable<result<std::shared_ptr<exchange>>> client_impl::exchange_h1(
             // A copy: set_profile() may replace the context while this
             // connection is being opened.
             const auto context = tls_context;
-            auto opened =
-                co_await open_connection(out.target, proxy, options, context.get(), *dog, start,
-                                         ex->timings, alpn_for(out.target, out.kind));
+            auto opened = co_await open_connection(
+                out.target, proxy, options, context.get(), *dog, start, ex->timings,
+                // A WebSocket that may go over HTTP/2 opens an ordinary
+                // connection (the WebSocket ALPN is HTTP/1.1's).
+                alpn_for(out.target, upgraded != nullptr && out.kind == request_kind::websocket
+                                         ? request_kind::navigation
+                                         : out.kind));
             if (!opened) {
                 pool.release(key);
                 co_return opened.error();
@@ -880,7 +891,8 @@ asio::awaitable<result<std::shared_ptr<exchange>>> client_impl::exchange_h1(
     ex->fields = ex->parser.fields();
     ex->info = ex->conn->info;
     ex->has_body = ex->parser.body() != h1::body_kind::none;
-    if (!ex->has_body) {
+    if (!ex->has_body && ex->status != 101) {
+        // (After a 101 the connection belongs to the new protocol.)
         // No body: finish now, so the connection goes back at once. Any
         // bytes of a following message would make it unreusable.
         std::error_code ec;

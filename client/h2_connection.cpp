@@ -43,7 +43,12 @@ std::string describe(h2::wire_error code) {
 
 asio::awaitable<void> h2_stream::wait() {
     std::error_code ignored;
-    signal.expires_at(asio::steady_timer::time_point::max());
+    // Setting the expiry cancels pending waits: a stream may have two
+    // waiters (a WebSocket's reader and writer), which would wake each other
+    // without end. notify() leaves the expiry at max.
+    if (signal.expiry() != asio::steady_timer::time_point::max()) {
+        signal.expires_at(asio::steady_timer::time_point::max());
+    }
     co_await signal.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
 }
 

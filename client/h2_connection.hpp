@@ -80,6 +80,9 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
     bool settling() const noexcept {
         return !closed_ && !dead() && !session_.peer_settings_received();
     }
+    /// The peer allows extended CONNECT (SETTINGS_ENABLE_CONNECT_PROTOCOL,
+    /// RFC 8441): WebSockets may go over this connection.
+    bool extended_connect() const noexcept { return session_.peer().enable_connect_protocol; }
     /// No stream in progress.
     bool idle() const noexcept { return streams_.empty(); }
 

@@ -116,7 +116,36 @@ struct outgoing {
     body_source body_stream;
     bool body_stream_started = false;
     request_kind kind = request_kind::navigation;
+    /// RFC 8441 :protocol of an extended CONNECT over HTTP/2 (the stream
+    /// then stays open for the tunnel); empty: an ordinary request.
+    std::string protocol;
 };
+
+/// The pool key of `target` (its origin, and the proxy in use).
+std::string pool_key_for(const corvid::url& target, const proxy_config& proxy);
+/// The request's header fields, Host first: the client's defaults or the
+/// browser profile's template for out.kind, cookies, the user's headers,
+/// body framing.
+corvid::headers build_fields(const client_impl& c, const outgoing& out, bool absolute_form);
+
+/// A connection handed over to another protocol by an HTTP/1.1 upgrade
+/// (101) or an HTTP/2 extended CONNECT (2xx), or the response that refused.
+struct tunnel {
+    int status = 0;
+    std::string reason;
+    int version = 11;  ///< 11 or 20
+    corvid::headers fields;
+    connection_info info;
+    std::string request_head;  ///< as sent (HTTP/1.1 form)
+    /// HTTP/1.1: the connection, its buffer holding any bytes read past the
+    /// 101. Null when refused.
+    std::unique_ptr<connection> conn;
+    /// HTTP/2: the shared connection and the tunnel's stream. Null when refused.
+    std::shared_ptr<h2_connection> h2;
+    std::shared_ptr<h2_stream> stream;
+    std::string refusal_body;  ///< the refusing response's body, up to 64 KiB
+};
+enum class tunnel_version { automatic, http1_1, http2 };
 
 struct client_impl : std::enable_shared_from_this<client_impl> {
     client_impl(asio::any_io_executor executor, client_options options);
@@ -146,6 +175,20 @@ struct client_impl : std::enable_shared_from_this<client_impl> {
     /// ALPN to offer: by http_version, else the profile's list (its
     /// WebSocket list for a WebSocket request), else h2 and http/1.1.
     std::vector<std::string> alpn_for(const corvid::url& target, request_kind kind) const;
+
+    /// Opens a tunnel to `target` (see `tunnel`): over HTTP/1.1 a GET with
+    /// the fields `fields_for(false)` gives on a new connection of its own
+    /// (outside the pool: it never comes back); over HTTP/2 an extended
+    /// CONNECT with :protocol `protocol` and `fields_for(true)` on the
+    /// origin's shared connection. `automatic` takes HTTP/2 only when a
+    /// pooled connection of the origin allows extended CONNECT; `http2`
+    /// uses or opens one and fails with
+    /// websocket_errc::extended_connect_unsupported when the server does not
+    /// allow it. The request kind is request_kind::websocket.
+    asio::awaitable<result<tunnel>> open_tunnel(
+        corvid::url target, std::string protocol,
+        std::function<corvid::headers(bool http2)> fields_for, tunnel_version version,
+        std::chrono::milliseconds timeout);
 
     /// Returns a connection whose response was fully read (or closes it).
     void recycle(std::unique_ptr<connection> conn, bool reusable);

@@ -47,6 +47,8 @@ struct connection {
 
     /// Bytes read but not yet consumed.
     std::string_view pending() const noexcept { return {buffer_.get() + begin_, end_ - begin_}; }
+    /// pending(), writable (a WebSocket codec unmasks in place).
+    std::span<char> pending_bytes() noexcept { return {buffer_.get() + begin_, end_ - begin_}; }
     void consume(std::size_t n) noexcept;
     /// Free space to read into (compacts first when needed).
     std::span<char> space() noexcept;

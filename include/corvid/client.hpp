@@ -303,6 +303,7 @@ class client {
     result<void> set_profile(std::shared_ptr<const corvid::profile> browser);
 
   private:
+    friend class websocket;  // opens its tunnel through the client's pool and settings
     std::shared_ptr<detail::client_impl> impl_;
 };
 

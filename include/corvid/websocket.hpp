@@ -146,9 +146,13 @@ struct websocket_fragment {
 class websocket {
   public:
     /// Opens a WebSocket to `url` (ws://, wss://; http:// and https:// are
-    /// taken as ws:// and wss://) through `http`.
+    /// taken as ws:// and wss://) through `http`. When the server answers
+    /// the handshake with an ordinary HTTP response (websocket_errc::
+    /// handshake_status), `refusal`, if given, receives it (its body up to
+    /// 64 KiB), so the caller can show what the server said.
     static asio::awaitable<result<websocket>> connect(client& http, std::string url,
-                                                      websocket_options options = {});
+                                                      websocket_options options = {},
+                                                      buffered_response* refusal = nullptr);
 
     websocket(websocket&&) noexcept;
     websocket& operator=(websocket&&) noexcept;
@@ -177,6 +181,12 @@ class websocket {
     /// close_timeout, then closes the connection. Succeeds when the server
     /// answered.
     asio::awaitable<result<void>> close(std::uint16_t code = 1000, std::string_view reason = {});
+
+    /// Sends a close frame and returns; receive() then goes on delivering
+    /// what the server still sends until its close (websocket_errc::closed).
+    /// For programs that want the messages in flight; close() drops them.
+    asio::awaitable<result<void>> send_close(std::uint16_t code = 1000,
+                                             std::string_view reason = {});
 
     /// The subprotocol the server picked (empty: none).
     const std::string& subprotocol() const noexcept;
