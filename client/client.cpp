@@ -437,6 +437,10 @@ std::vector<std::string> client_impl::alpn_for(const corvid::url& target, reques
                 return kind == request_kind::websocket ? options.profile->websocket_alpn
                                                        : options.profile->tls.alpn;
             }
+            // A WebSocket over HTTP/1.1 needs an HTTP/1.1 connection.
+            if (kind == request_kind::websocket) {
+                return {"http/1.1"};
+            }
             return {"h2", "http/1.1"};
     }
 }

@@ -22,6 +22,7 @@
 
 #include "core/encoding.hpp"
 #include "corvid/client.hpp"
+#include "corvid/profile.hpp"
 #include "corvid/websocket.hpp"
 #include "tests/support/async.hpp"
 #include "tests/support/external_server.hpp"
@@ -354,6 +355,56 @@ TEST(WebSocketPython, SendsHeadersCookiesAndVersion) {
             EXPECT_NE(m->data.find("\"cookie\": \"session=abc123\""), std::string::npos);
             EXPECT_NE(m->data.find("\"sec-websocket-version\": \"13\""), std::string::npos);
         }
+        (void)co_await ws->close();
+    }());
+}
+
+TEST(WebSocketPython, ChromeProfileSendsChromesHandshake) {
+    auto server = start_python({}, true);
+    auto options = quiet_options();
+    options.profile = profile::load("chrome").value();
+    asio::io_context io;
+    client http(io.get_executor(), options);
+    test::run(io, [&]() -> asio::awaitable<void> {
+        websocket_options wo;
+        wo.headers.add("Origin", "https://app.example");
+        auto ws = co_await websocket::connect(http, url(server, "/headers", true), wo);
+        EXPECT_TRUE(ws) << ws.error().message();
+        if (!ws) {
+            co_return;
+        }
+        EXPECT_NE(ws->extensions().find("permessage-deflate"), std::string::npos);
+        auto m = co_await ws->receive();
+        EXPECT_TRUE(m);
+        if (!m) {
+            co_return;
+        }
+        // The server lists the fields in the order they came: Chrome's.
+        const std::vector<std::string> order = {"host",
+                                                "connection",
+                                                "pragma",
+                                                "cache-control",
+                                                "user-agent",
+                                                "upgrade",
+                                                "origin",
+                                                "sec-websocket-version",
+                                                "accept-encoding",
+                                                "accept-language",
+                                                "sec-websocket-key",
+                                                "sec-websocket-extensions"};
+        std::size_t at = 0;
+        for (const auto& name : order) {
+            auto found = m->data.find("\"" + name + "\":", at);
+            EXPECT_NE(found, std::string::npos)
+                << name << " missing or out of order in " << m->data;
+            if (found != std::string::npos) {
+                at = found;
+            }
+        }
+        EXPECT_NE(m->data.find("Chrome/"), std::string::npos);
+        EXPECT_NE(m->data.find("\"sec-websocket-extensions\": \"permessage-deflate; "
+                               "client_max_window_bits\""),
+                  std::string::npos);
         (void)co_await ws->close();
     }());
 }
