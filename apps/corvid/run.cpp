@@ -30,6 +30,7 @@
 #include "apps/corvid/progress.hpp"
 #include "apps/corvid/request_builder.hpp"
 #include "apps/corvid/sse_command.hpp"
+#include "apps/corvid/ws_command.hpp"
 #include "apps/corvid/write_out.hpp"
 #include "corvid/client.hpp"
 
@@ -650,6 +651,7 @@ int run_main(int argc, const char* const* argv) {
     static constexpr subcommand subcommands[] = {
         {"fingerprint", run_fingerprint},
         {"sse", run_sse},
+        {"ws", run_ws},
     };
     if (argc >= 2) {
         for (const auto& sub : subcommands) {
