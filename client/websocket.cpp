@@ -75,6 +75,14 @@ class transport {
     /// Receives more; 0 when the peer ended its side.
     virtual asio::awaitable<result<std::size_t>> fill() = 0;
     virtual asio::awaitable<result<void>> write(std::span<const std::uint8_t> bytes) = 0;
+    /// Writes what the socket takes now, without waiting; returns the bytes
+    /// written (0 when this transport has no such path). Sets `ec` only for
+    /// a failure (not for a full socket).
+    virtual std::size_t try_write(std::span<const std::uint8_t> bytes, std::error_code& ec) {
+        (void)bytes;
+        (void)ec;
+        return 0;
+    }
     /// Ends our side after the close handshake (HTTP/2: END_STREAM).
     virtual asio::awaitable<void> finish() = 0;
     virtual void abort() noexcept = 0;
@@ -84,12 +92,30 @@ class transport {
 
 class h1_transport final : public transport {
   public:
-    explicit h1_transport(std::unique_ptr<connection> conn) : conn_(std::move(conn)) {}
+    explicit h1_transport(std::unique_ptr<connection> conn)
+        : conn_(std::move(conn)), plain_(!conn_->info.tls) {}
     ~h1_transport() override { conn_->stream->close(); }
 
     std::span<std::uint8_t> buffered() override { return as_bytes(conn_->pending_bytes()); }
     void consume(std::size_t n) override { conn_->consume(n); }
     asio::awaitable<result<std::size_t>> fill() override {
+        if (plain_) {
+            // Plain TCP: straight to the socket, one coroutine frame fewer
+            // per message than through net::stream.
+            std::error_code ec;
+            const auto space = conn_->space();
+            auto n = co_await conn_->stream->socket().async_read_some(
+                asio::buffer(space.data(), space.size()),
+                asio::redirect_error(asio::use_awaitable, ec));
+            if (ec == asio::error::eof) {
+                co_return std::size_t{0};
+            }
+            if (ec) {
+                co_return ec;
+            }
+            conn_->commit(n);
+            co_return n;
+        }
         auto n = co_await conn_->stream->read_some(conn_->space());
         if (n) {
             conn_->commit(*n);
@@ -99,6 +125,27 @@ class h1_transport final : public transport {
     asio::awaitable<result<void>> write(std::span<const std::uint8_t> bytes) override {
         std::array<asio::const_buffer, 1> one{asio::buffer(bytes.data(), bytes.size())};
         co_return co_await conn_->stream->write(one);
+    }
+    // Plain TCP: a non-blocking send at once. A message then costs one
+    // sendmsg and no trip through the event loop (an asynchronous write
+    // completes through a posted handler: one more epoll_wait per message).
+    // TLS goes through its stream's asynchronous write.
+    std::size_t try_write(std::span<const std::uint8_t> bytes, std::error_code& ec) override {
+        if (!plain_) {
+            return 0;
+        }
+        auto& socket = conn_->stream->socket();
+        if (!socket.non_blocking()) {
+            socket.non_blocking(true, ec);  // only this websocket uses the socket
+            if (ec) {
+                return 0;
+            }
+        }
+        const std::size_t n = socket.write_some(asio::buffer(bytes.data(), bytes.size()), ec);
+        if (ec == asio::error::would_block || ec == asio::error::try_again) {
+            ec.clear();
+        }
+        return ec ? 0 : n;
     }
     asio::awaitable<void> finish() override { co_return; }
     void abort() noexcept override { conn_->stream->close(); }
@@ -112,6 +159,7 @@ class h1_transport final : public transport {
 
   private:
     std::unique_ptr<connection> conn_;
+    bool plain_;  // a tcp_stream: the socket may be used directly
 };
 
 class h2_transport final : public transport {
@@ -239,6 +287,7 @@ struct websocket_impl : std::enable_shared_from_this<websocket_impl> {
     bool message_compressed = false;
     websocket_message_type message_type = websocket_message_type::binary;
     std::vector<std::uint8_t> inflated;
+    std::vector<std::uint8_t> compressed;  // the message being sent, deflated
     ws::utf8_validator utf8;
 
     ws_clock::time_point last_input = ws_clock::now();
@@ -265,6 +314,11 @@ struct websocket_impl : std::enable_shared_from_this<websocket_impl> {
             if (error && error != make_error_code(websocket_errc::closed) && !codec.error()) {
                 co_return error;
             }
+            if (auto now = write_now(); !now) {
+                co_return now.error();
+            } else if (*now) {
+                co_return result<void>{};
+            }
             writing = true;
             auto out = codec.pending_output();
             auto w = co_await io->write(out);
@@ -277,6 +331,51 @@ struct websocket_impl : std::enable_shared_from_this<websocket_impl> {
                 co_return w.error();
             }
         }
+    }
+
+    /// Writes queued output as far as the socket takes it without waiting
+    /// (plain TCP only). True: nothing is left; false: flush() must wait.
+    result<bool> write_now() {
+        while (codec.buffered_output() > 0) {
+            if (writing) {
+                return false;
+            }
+            auto out = codec.pending_output();
+            std::error_code ec;
+            const std::size_t n = io->try_write(out, ec);
+            codec.consume_output(n);
+            sent += n;
+            if (ec) {
+                fail(ec);
+                return ec;
+            }
+            if (n < out.size()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// Queues one message; true when it has been written already.
+    result<bool> send_now(websocket_message_type type, std::span<const std::uint8_t> payload) {
+        if (error) {
+            return error;
+        }
+        std::error_code ec;
+        if (deflater && deflater->should_compress(payload.size())) {
+            compressed.clear();
+            auto ok = deflater->compress(payload, true, compressed);
+            if (!ok) {
+                return ok.error();
+            }
+            ec = codec.send_message(static_cast<ws::message_type>(type), compressed, true);
+        } else {
+            ec = codec.send_message(static_cast<ws::message_type>(type), payload);
+        }
+        if (ec) {
+            return ec;
+        }
+        return write_now();
     }
 
     /// Marks the connection failed with `ec` (the first error sticks) and
@@ -463,22 +562,12 @@ struct websocket_impl : std::enable_shared_from_this<websocket_impl> {
     asio::awaitable<result<void>> send(websocket_message_type type,
                                        std::span<const std::uint8_t> payload) {
         auto self = shared_from_this();
-        if (error) {
-            co_return error;
+        auto now = send_now(type, payload);
+        if (!now) {
+            co_return now.error();
         }
-        std::error_code ec;
-        if (deflater && deflater->should_compress(payload.size())) {
-            std::vector<std::uint8_t> compressed;
-            auto ok = deflater->compress(payload, true, compressed);
-            if (!ok) {
-                co_return ok.error();
-            }
-            ec = codec.send_message(static_cast<ws::message_type>(type), compressed, true);
-        } else {
-            ec = codec.send_message(static_cast<ws::message_type>(type), payload);
-        }
-        if (ec) {
-            co_return ec;
+        if (*now) {
+            co_return result<void>{};
         }
         co_return co_await flush();
     }
