@@ -688,13 +688,9 @@ asio::awaitable<result<std::shared_ptr<exchange>>> client_impl::exchange_h1(
             // A copy: set_profile() may replace the context while this
             // connection is being opened.
             const auto context = tls_context;
-            auto opened = co_await open_connection(
-                out.target, proxy, options, context.get(), *dog, start, ex->timings,
-                // A WebSocket that may go over HTTP/2 opens an ordinary
-                // connection (the WebSocket ALPN is HTTP/1.1's).
-                alpn_for(out.target, upgraded != nullptr && out.kind == request_kind::websocket
-                                         ? request_kind::navigation
-                                         : out.kind));
+            auto opened =
+                co_await open_connection(out.target, proxy, options, context.get(), *dog, start,
+                                         ex->timings, alpn_for(out.target, out.kind));
             if (!opened) {
                 pool.release(key);
                 co_return opened.error();

@@ -24,14 +24,15 @@
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
 
+#include "apps/corvid/cli_io.hpp"
 #include "apps/corvid/exit_codes.hpp"
 #include "apps/corvid/fingerprint.hpp"
 #include "apps/corvid/options.hpp"
 #include "apps/corvid/progress.hpp"
 #include "apps/corvid/request_builder.hpp"
 #include "apps/corvid/sse_command.hpp"
-#include "apps/corvid/ws_command.hpp"
 #include "apps/corvid/write_out.hpp"
+#include "apps/corvid/ws_command.hpp"
 #include "corvid/client.hpp"
 
 #ifndef CORVID_VERSION
@@ -44,57 +45,8 @@ namespace {
 
 using steady = std::chrono::steady_clock;
 
-void write_stderr(std::string_view s) {
-    std::fwrite(s.data(), 1, s.size(), stderr);
-}
-
 std::error_code errno_code() {
     return {errno, std::generic_category()};
-}
-
-std::error_code write_all(int fd, std::string_view data) {
-    while (!data.empty()) {
-        ssize_t n = ::write(fd, data.data(), data.size());
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return errno_code();
-        }
-        data.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return {};
-}
-
-result<std::string> read_whole_file(const std::string& path) {
-    int fd = path == "-" ? STDIN_FILENO : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        return errno_code();
-    }
-    std::string out;
-    char buf[65536];
-    std::error_code ec;
-    for (;;) {
-        ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            ec = errno_code();
-            break;
-        }
-        if (n == 0) {
-            break;
-        }
-        out.append(buf, static_cast<std::size_t>(n));
-    }
-    if (fd != STDIN_FILENO) {
-        ::close(fd);
-    }
-    if (ec) {
-        return ec;
-    }
-    return out;
 }
 
 /// Where a body (and -i headers) go: stdout, or a file created on the first
@@ -691,15 +643,8 @@ int run_main(int argc, const char* const* argv) {
         return write_all(STDOUT_FILENO, text) ? exit_write_error : exit_ok;
     }
     std::shared_ptr<const profile> browser;
-    if (!opts.impersonate.empty() && opts.impersonate != "none") {
-        std::string detail;
-        auto loaded = profile::load(opts.impersonate, &detail);
-        if (!loaded) {
-            write_stderr("corvid: option --impersonate: " + loaded.error().message() +
-                         (detail.empty() ? "" : " (" + detail + ")") + "\n");
-            return exit_bad_usage;
-        }
-        browser = *loaded;
+    if (!load_impersonation(opts, browser)) {
+        return exit_bad_usage;
     }
 
     auto prepared = prepare_inputs(opts, read_whole_file);
@@ -712,23 +657,8 @@ int run_main(int argc, const char* const* argv) {
     }
 
     asio::io_context io;
-    int rc = exit_bad_function_argument;
-    {
-        runner r(opts, std::move(prepared.inputs), std::move(browser), io.get_executor());
-        asio::co_spawn(io, r.run_all(), [&rc](std::exception_ptr e, int code) {
-            if (!e) {
-                rc = code;
-                return;
-            }
-            try {
-                std::rethrow_exception(e);
-            } catch (const std::exception& ex) {
-                write_stderr(std::string("corvid: internal error: ") + ex.what() + "\n");
-            }
-        });
-        io.run();
-    }
-    return rc;
+    runner r(opts, std::move(prepared.inputs), std::move(browser), io.get_executor());
+    return run_to_exit_code(io, r.run_all());
 }
 
 }  // namespace corvid::cli

@@ -22,6 +22,7 @@
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
 
+#include "apps/corvid/cli_io.hpp"
 #include "apps/corvid/exit_codes.hpp"
 #include "apps/corvid/options.hpp"
 #include "apps/corvid/request_builder.hpp"
@@ -67,37 +68,6 @@ constexpr std::string_view help =
     "reconnecting is off), 22 for a status other than 200, 8 when the response\n"
     "is not text/event-stream, 63 for a line or event over the limit, 28 at\n"
     "--max-time, otherwise curl's code for the network error.\n";
-
-void write_stderr(std::string_view s) {
-    std::fwrite(s.data(), 1, s.size(), stderr);
-}
-
-std::error_code write_stdout(std::string_view data) {
-    while (!data.empty()) {
-        ssize_t n = ::write(STDOUT_FILENO, data.data(), data.size());
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return {errno, std::generic_category()};
-        }
-        data.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return {};
-}
-
-result<std::string> read_file(const std::string& path) {
-    if (path == "-") {
-        return std::string(std::istreambuf_iterator<char>(std::cin), {});
-    }
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        return std::make_error_code(std::errc::no_such_file_or_directory);
-    }
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 template <typename T>
 bool parse_number(std::string_view s, T& out) {
@@ -190,10 +160,6 @@ bool user_sets(const std::vector<std::string>& header_lines, std::string_view na
     return false;
 }
 
-std::chrono::milliseconds seconds_to_ms(double s) {
-    return std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(s * 1000.0)));
-}
-
 std::string head_text(const response& r) {
     std::string out = r.version == 20 ? "HTTP/2 " : r.version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
     out += std::to_string(r.status);
@@ -205,18 +171,6 @@ std::string head_text(const response& r) {
         out += f.name + ": " + f.value + "\r\n";
     }
     out += "\r\n";
-    return out;
-}
-
-std::string prefix_lines(std::string_view text, std::string_view prefix) {
-    std::string out;
-    while (!text.empty()) {
-        auto nl = text.find('\n');
-        auto line = text.substr(0, nl == std::string_view::npos ? text.size() : nl + 1);
-        out += prefix;
-        out += line;
-        text.remove_prefix(line.size());
-    }
     return out;
 }
 
@@ -261,7 +215,7 @@ class follower {
                 rc = finish(ev.error());
                 break;
             }
-            if (auto ec = write_stdout(format_event(*ev))) {
+            if (auto ec = write_all(STDOUT_FILENO, format_event(*ev))) {
                 error(exit_write_error, "Failure writing output to stdout: " + ec.message());
                 rc = exit_write_error;
                 break;
@@ -376,7 +330,7 @@ int run_sse(std::span<const std::string_view> args) {
         return exit_bad_usage;
     }
     if (extra.help) {
-        return write_stdout(help) ? exit_write_error : exit_ok;
+        return write_all(STDOUT_FILENO, help) ? exit_write_error : exit_ok;
     }
     auto parsed = parse_args(rest);
     std::string bad = parsed.ok() ? unsupported_option(parsed.opts) : parsed.error;
@@ -387,17 +341,10 @@ int run_sse(std::span<const std::string_view> args) {
     const options& opts = parsed.opts;
 
     std::shared_ptr<const profile> browser;
-    if (!opts.impersonate.empty() && opts.impersonate != "none") {
-        std::string detail;
-        auto loaded = profile::load(opts.impersonate, &detail);
-        if (!loaded) {
-            write_stderr("corvid: option --impersonate: " + loaded.error().message() +
-                         (detail.empty() ? "" : " (" + detail + ")") + "\n");
-            return exit_bad_usage;
-        }
-        browser = *loaded;
+    if (!load_impersonation(opts, browser)) {
+        return exit_bad_usage;
     }
-    auto prepared = prepare_inputs(opts, read_file);
+    auto prepared = prepare_inputs(opts, read_whole_file);
     if (prepared.error) {
         write_stderr("corvid: (" + std::to_string(prepared.error->exit_code) + ") " +
                      prepared.error->message + "\n");
@@ -411,26 +358,8 @@ int run_sse(std::span<const std::string_view> args) {
         return planned.error->exit_code;
     }
 
-    client_options co;
-    co.profile = browser;
-    if (opts.connect_timeout && *opts.connect_timeout > 0) {
-        co.connect_timeout = seconds_to_ms(*opts.connect_timeout);
-    }
-    co.decompress = opts.compressed;
-    co.enable_cookies = false;
-    co.tls.verify_peer = !opts.insecure;
-    co.tls.ca_file = opts.cacert;
-    co.http_version = opts.http2_prior_knowledge ? http_version_policy::http2_prior_knowledge
-                      : opts.http2               ? http_version_policy::http2
-                      : opts.http1_1             ? http_version_policy::http1_1
-                                                 : http_version_policy::any;
-    co.proxy = opts.proxy;
     // The request's own fields carry User-Agent and Accept (see below).
-    co.user_agent.clear();
-    co.accept.clear();
-    if (opts.verbose) {
-        co.trace = [](std::string_view line) { write_stderr("* " + std::string(line) + "\n"); };
-    }
+    client_options co = streaming_client_options(opts, browser);
 
     event_source_options eo;
     eo.last_event_id = extra.last_event_id;
@@ -460,18 +389,7 @@ int run_sse(std::span<const std::string_view> args) {
         };
         follower f(opts, extra, std::move(eo), std::move(co), planned.plan.url, io.get_executor());
         self = &f;
-        asio::co_spawn(io, f.run(), [&rc](std::exception_ptr e, int code) {
-            if (!e) {
-                rc = code;
-                return;
-            }
-            try {
-                std::rethrow_exception(e);
-            } catch (const std::exception& ex) {
-                write_stderr(std::string("corvid: internal error: ") + ex.what() + "\n");
-            }
-        });
-        io.run();
+        rc = run_to_exit_code(io, f.run());
     }
     return rc;
 }

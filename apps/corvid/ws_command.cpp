@@ -23,6 +23,7 @@
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 
+#include "apps/corvid/cli_io.hpp"
 #include "apps/corvid/exit_codes.hpp"
 #include "apps/corvid/options.hpp"
 #include "apps/corvid/request_builder.hpp"
@@ -71,53 +72,6 @@ constexpr std::string_view help =
     "Exit codes: 0 after a normal close, 22 when the server refuses the\n"
     "handshake, 56 for another close code or a protocol error, 28 at\n"
     "--max-time, otherwise curl's code for the network error.\n";
-
-void write_stderr(std::string_view s) {
-    std::fwrite(s.data(), 1, s.size(), stderr);
-}
-
-std::error_code write_stdout(std::string_view data) {
-    while (!data.empty()) {
-        ssize_t n = ::write(STDOUT_FILENO, data.data(), data.size());
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return {errno, std::generic_category()};
-        }
-        data.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return {};
-}
-
-result<std::string> read_file(const std::string& path) {
-    if (path == "-") {
-        return std::string(std::istreambuf_iterator<char>(std::cin), {});
-    }
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        return std::make_error_code(std::errc::no_such_file_or_directory);
-    }
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-std::chrono::milliseconds seconds_to_ms(double s) {
-    return std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(s * 1000.0)));
-}
-
-std::string prefix_lines(std::string_view text, std::string_view prefix) {
-    std::string out;
-    while (!text.empty()) {
-        auto nl = text.find('\n');
-        auto line = text.substr(0, nl == std::string_view::npos ? text.size() : nl + 1);
-        out += prefix;
-        out += line;
-        text.remove_prefix(line.size());
-    }
-    return out;
-}
 
 // The options only `corvid ws` has, taken out before the common parser.
 struct ws_args {
@@ -374,7 +328,7 @@ class session {
                 arm_linger();  // the server is still talking: give it more time
             }
             m->data += '\n';
-            if (auto ec = write_stdout(m->data)) {
+            if (auto ec = write_all(STDOUT_FILENO, m->data)) {
                 error(exit_write_error, "Failure writing output to stdout: " + ec.message());
                 rc = exit_write_error;
                 break;
@@ -510,7 +464,7 @@ int run_ws(std::span<const std::string_view> args) {
         return exit_bad_usage;
     }
     if (extra.help) {
-        return write_stdout(help) ? exit_write_error : exit_ok;
+        return write_all(STDOUT_FILENO, help) ? exit_write_error : exit_ok;
     }
     auto parsed = parse_args(rest);
     std::string bad = parsed.ok() ? unsupported_option(parsed.opts) : parsed.error;
@@ -521,15 +475,8 @@ int run_ws(std::span<const std::string_view> args) {
     const options& opts = parsed.opts;
 
     std::shared_ptr<const profile> browser;
-    if (!opts.impersonate.empty() && opts.impersonate != "none") {
-        std::string detail;
-        auto loaded = profile::load(opts.impersonate, &detail);
-        if (!loaded) {
-            write_stderr("corvid: option --impersonate: " + loaded.error().message() +
-                         (detail.empty() ? "" : " (" + detail + ")") + "\n");
-            return exit_bad_usage;
-        }
-        browser = *loaded;
+    if (!load_impersonation(opts, browser)) {
+        return exit_bad_usage;
     }
     // The common request planning (headers in curl's order, -A, -H) works
     // on http(s) URLs: plan with the ws(s) scheme swapped, connect to the
@@ -544,7 +491,7 @@ int run_ws(std::span<const std::string_view> args) {
         target = "ws://" + target;
         plan_url = "http://" + plan_url;
     }
-    auto prepared = prepare_inputs(opts, read_file);
+    auto prepared = prepare_inputs(opts, read_whole_file);
     if (prepared.error) {
         write_stderr("corvid: (" + std::to_string(prepared.error->exit_code) + ") " +
                      prepared.error->message + "\n");
@@ -558,20 +505,7 @@ int run_ws(std::span<const std::string_view> args) {
         return planned.error->exit_code;
     }
 
-    client_options co;
-    co.profile = browser;
-    if (opts.connect_timeout && *opts.connect_timeout > 0) {
-        co.connect_timeout = seconds_to_ms(*opts.connect_timeout);
-    }
-    co.enable_cookies = false;
-    co.tls.verify_peer = !opts.insecure;
-    co.tls.ca_file = opts.cacert;
-    co.proxy = opts.proxy;
-    co.user_agent.clear();
-    co.accept.clear();
-    if (opts.verbose) {
-        co.trace = [](std::string_view line) { write_stderr("* " + std::string(line) + "\n"); };
-    }
+    client_options co = streaming_client_options(opts, browser);
 
     websocket_options wo;
     wo.subprotocols = extra.subprotocols;
@@ -596,18 +530,7 @@ int run_ws(std::span<const std::string_view> args) {
     int rc = exit_bad_function_argument;
     {
         session s(opts, extra, std::move(co), target, std::move(wo), io);
-        asio::co_spawn(io, s.run(), [&rc](std::exception_ptr e, int code) {
-            if (!e) {
-                rc = code;
-                return;
-            }
-            try {
-                std::rethrow_exception(e);
-            } catch (const std::exception& ex) {
-                write_stderr(std::string("corvid: internal error: ") + ex.what() + "\n");
-            }
-        });
-        io.run();
+        rc = run_to_exit_code(io, s.run());
     }
     std::fflush(stderr);
     // The stdin reader thread may be blocked in a read: end the process
