@@ -31,6 +31,7 @@
 #include <asio/steady_timer.hpp>
 
 #include "server/http1_server.hpp"
+#include "support/cli_runner.hpp"
 #include "support/external_server.hpp"
 #include "tls/test_pki.hpp"
 
@@ -43,91 +44,11 @@ using server::incoming_request;
 using server::outgoing_response;
 using namespace std::chrono_literals;
 
-struct cli_result {
-    int code = -1;
-    std::string out;
-    std::string err;
-};
-
-std::string slurp(const std::string& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-// Asio opens sockets without SOCK_CLOEXEC, so a child would inherit this
-// process's listening sockets and keep a stopped server's port listening
-// (the restart test then finds its port in use). Mark every descriptor
-// close-on-exec before spawning.
-void close_fds_on_exec() {
-    std::vector<int> fds;
-    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
-        fds.push_back(std::stoi(entry.path().filename().string()));
-    }
-    for (int fd : fds) {
-        if (fd > 2) {
-            int flags = ::fcntl(fd, F_GETFD);
-            if (flags >= 0) {
-                ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
-            }
-        }
-    }
-}
-
-// Runs `corvid sse ARGS...`; output goes to files. A run longer than 60 s is
-// killed (the test then fails instead of hanging).
-cli_result run_sse(const std::vector<std::string>& args) {
-    temp_dir io("cli-sse-io");
-    const std::string out_path = io.file("stdout");
-    const std::string err_path = io.file("stderr");
-    const std::string binary = std::string(CORVID_BUILD_DIR) + "/corvid";
-    std::vector<std::string> storage{binary, "sse"};
-    storage.insert(storage.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : storage) {
-        argv.push_back(a.data());
-    }
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0644);
-    posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0644);
-    close_fds_on_exec();
-    pid_t pid = -1;
-    int rc = posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    cli_result r;
-    if (rc != 0) {
-        r.err = "posix_spawn " + binary + " failed: " + std::strerror(rc);
-        return r;
-    }
-    int status = 0;
-    const auto deadline = std::chrono::steady_clock::now() + 60s;
-    for (;;) {
-        pid_t done = waitpid(pid, &status, WNOHANG);
-        if (done == pid) {
-            break;
-        }
-        if (std::chrono::steady_clock::now() > deadline) {
-            ::kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            ADD_FAILURE() << "corvid sse did not exit within 60 s";
-            break;
-        }
-        std::this_thread::sleep_for(10ms);
-    }
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    r.out = slurp(out_path);
-    r.err = slurp(err_path);
-    return r;
-}
-
-std::string describe(const cli_result& r) {
-    return "exit " + std::to_string(r.code) + "\n--- stdout:\n" + r.out + "\n--- stderr:\n" + r.err;
+// Runs `corvid sse ARGS...` (killed after 60 s).
+test::cli_result run_sse(const std::vector<std::string>& args) {
+    std::vector<std::string> all{"sse"};
+    all.insert(all.end(), args.begin(), args.end());
+    return test::run_corvid(all, {}, 60s);
 }
 
 outgoing_response event_stream(std::vector<std::string> chunks,

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "support/cli_runner.hpp"
 #include "support/external_server.hpp"
 #include "tls/test_pki.hpp"
 
@@ -29,63 +30,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct cli_result {
-    int code = -1;
-    std::string out;
-    std::string err;
-};
-
 std::string slurp(const fs::path& p) {
     std::ifstream in(p, std::ios::binary);
     std::stringstream ss;
     ss << in.rdbuf();
     return ss.str();
-}
-
-// Runs the built corvid with `args`; stdout and stderr are captured in files
-// (no pipes, so a chatty child can never block), stdin is `stdin_text`.
-cli_result run_corvid(const std::vector<std::string>& args, const std::string& stdin_text = {}) {
-    temp_dir io("cli-io");
-    const std::string in_path = io.file("stdin");
-    const std::string out_path = io.file("stdout");
-    const std::string err_path = io.file("stderr");
-    write_text_file(in_path, stdin_text);
-
-    const std::string binary = std::string(CORVID_BUILD_DIR) + "/corvid";
-    std::vector<std::string> argv_storage{binary};
-    argv_storage.insert(argv_storage.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : argv_storage) {
-        argv.push_back(a.data());
-    }
-    argv.push_back(nullptr);
-
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, in_path.c_str(), O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0644);
-    posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0644);
-    pid_t pid = -1;
-    int rc = posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    cli_result r;
-    if (rc != 0) {
-        r.err = "posix_spawn " + binary + " failed: " + std::strerror(rc);
-        return r;
-    }
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    r.out = slurp(out_path);
-    r.err = slurp(err_path);
-    return r;
-}
-
-std::string describe(const cli_result& r) {
-    return "exit " + std::to_string(r.code) + "\n--- stdout:\n" + r.out + "\n--- stderr:\n" + r.err;
 }
 
 bool contains(const std::string& hay, const std::string& needle) {

@@ -16,6 +16,7 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/support/cli_runner.hpp"
 #include "tests/support/external_server.hpp"
 
 extern char** environ;
@@ -25,72 +26,13 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
+using test::describe;
 
-struct cli_result {
-    int code = -1;
-    std::string out;
-    std::string err;
-};
-
-std::string slurp(const std::string& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-// Runs `corvid ws ARGS...` with `input` on stdin; killed after 60 s.
-cli_result run_ws(const std::vector<std::string>& args, const std::string& input = {}) {
-    test::temp_dir io("cli-ws-io");
-    const std::string in_path = io.file("stdin");
-    test::write_text_file(in_path, input);
-    const std::string out_path = io.file("stdout");
-    const std::string err_path = io.file("stderr");
-    const std::string binary = std::string(CORVID_BUILD_DIR) + "/corvid";
-    std::vector<std::string> storage{binary, "ws"};
-    storage.insert(storage.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : storage) {
-        argv.push_back(a.data());
-    }
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, in_path.c_str(), O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0644);
-    posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0644);
-    pid_t pid = -1;
-    int rc = posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    cli_result r;
-    if (rc != 0) {
-        r.err = "posix_spawn " + binary + " failed: " + std::strerror(rc);
-        return r;
-    }
-    int status = 0;
-    const auto deadline = std::chrono::steady_clock::now() + 60s;
-    for (;;) {
-        if (waitpid(pid, &status, WNOHANG) == pid) {
-            break;
-        }
-        if (std::chrono::steady_clock::now() > deadline) {
-            ::kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            ADD_FAILURE() << "corvid ws did not exit within 60 s";
-            break;
-        }
-        std::this_thread::sleep_for(5ms);
-    }
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    r.out = slurp(out_path);
-    r.err = slurp(err_path);
-    return r;
-}
-
-std::string describe(const cli_result& r) {
-    return "exit " + std::to_string(r.code) + "\n--- stdout:\n" + r.out + "\n--- stderr:\n" + r.err;
+// Runs `corvid ws ARGS...` with `input` on stdin (killed after 60 s).
+test::cli_result run_ws(const std::vector<std::string>& args, const std::string& input = {}) {
+    std::vector<std::string> all{"ws"};
+    all.insert(all.end(), args.begin(), args.end());
+    return test::run_corvid(all, input, 60s);
 }
 
 test::external_server start_python(std::vector<std::string> flags = {}) {
