@@ -39,6 +39,16 @@ for i in $(seq 1 20); do urls+=("${url}bytes/$((i * 1000))"); done
     -w 'HTTP/%{http_version} %{http_code} connects=%{num_connects}\n' \
     "${urls[@]}" | sort | uniq -c
 echo
+wsurl="wss://${url#https://}ws"
+echo "== WebSocket: lines out, echoes back (HTTP/1.1 upgrade, permessage-deflate)"
+printf 'hello\nstreaming tokens\n' | "$build/corvid" ws -v --cacert "$work/ca.pem" "$wsurl" 2>&1 |
+    grep -E '^(> GET|< HTTP|\* WebSocket|\* closed)|^[a-z]'
+echo
+echo "== WebSocket over HTTP/2 (extended CONNECT, RFC 8441), and a 2,000-message echo run"
+printf 'over h2\n' | "$build/corvid" ws -v --http2 --cacert "$work/ca.pem" "$wsurl" 2>&1 |
+    grep -E '^(> CONNECT|< HTTP|\* WebSocket)|^over'
+"$build/corvid" ws -n 2000 --size 1024 --no-deflate --cacert "$work/ca.pem" "$wsurl"
+echo
 echo "== without --cacert the throwaway CA is not trusted (exit code 60 expected)"
 set +e
 "$build/corvid" -s -S "$url" >/dev/null
