@@ -208,7 +208,10 @@ struct event_source::state {
             }
         }
         cancel = cancel_token();
-        auto sent = co_await http.send(make_request());
+        // A named request: g++ 12 mishandles a temporary with a destructor
+        // inside a co_await expression (it can be destroyed twice).
+        auto req = make_request();
+        auto sent = co_await http.send(std::move(req));
         if (closed_with) {
             co_return;
         }
