@@ -244,6 +244,34 @@ inline std::error_code make_error_code(sse_errc e) noexcept {
     return {static_cast<int>(e), sse_category()};
 }
 
+/// JWT verification (engine/jwt.hpp). Every one of these refuses the token
+/// (or, for the key errors, the key at load time).
+enum class jwt_errc {
+    malformed = 1,    ///< not three dot-separated parts, or a header without a string alg
+    bad_base64,       ///< a part is not strict unpadded base64url
+    bad_json,         ///< the header or payload is not a JSON object (or has duplicate members)
+    unsupported_alg,  ///< an alg other than HS256, RS256, ES256 (or a crit header)
+    alg_none,         ///< alg "none": unsigned tokens are never accepted
+    alg_mismatch,     ///< the token's alg is not the algorithm of the verifying key
+    bad_signature,    ///< the signature does not verify with the key
+    expired,          ///< exp is in the past (beyond the leeway)
+    not_yet_valid,    ///< nbf is in the future (beyond the leeway)
+    bad_issuer,       ///< iss missing or not the configured issuer
+    bad_audience,     ///< aud missing or none of the configured audiences
+    unknown_kid,      ///< no key in the key set has the token's kid
+    kid_required,     ///< no kid, and several keys of the token's alg
+    key_too_weak,     ///< an HMAC secret under 32 bytes or an RSA key under 2048 bits
+    bad_key,          ///< a key (PEM or JWK) that cannot be parsed or used
+    no_usable_key,    ///< a JWKS document with no key the verifier can use
+    too_large,        ///< token, JSON nesting or key document over its limit
+    bad_claim,        ///< a registered or corvid claim of the wrong JSON type
+    missing_exp,      ///< no exp claim, and exp is required
+};
+const std::error_category& jwt_category() noexcept;
+inline std::error_code make_error_code(jwt_errc e) noexcept {
+    return {static_cast<int>(e), jwt_category()};
+}
+
 /// Exception thrown only by the blocking convenience API.
 class error : public std::system_error {
   public:
@@ -274,4 +302,6 @@ template <>
 struct is_error_code_enum<corvid::websocket_errc> : true_type {};
 template <>
 struct is_error_code_enum<corvid::sse_errc> : true_type {};
+template <>
+struct is_error_code_enum<corvid::jwt_errc> : true_type {};
 }  // namespace std
