@@ -465,6 +465,33 @@ TEST(jwt_rs256, weak_and_bad_keys) {
     EXPECT_EQ(jwt_verifier::from_public_key_pem(pem_of(pk.get())).error(), jwt_errc::bad_key);
 }
 
+TEST(jwt_rs256, pkcs1_pem_is_accepted_and_private_keys_are_not) {
+    const auto& k = test_keys();
+    bssl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
+    ASSERT_TRUE(PEM_write_bio_RSAPublicKey(bio.get(), k.rsa.get()));
+    const std::uint8_t* data = nullptr;
+    std::size_t len = 0;
+    BIO_mem_contents(bio.get(), &data, &len);
+    const std::string pkcs1(reinterpret_cast<const char*>(data), len);
+    ASSERT_NE(pkcs1.find("BEGIN RSA PUBLIC KEY"), std::string::npos);
+    auto v = jwt_verifier::from_public_key_pem(pkcs1);
+    ASSERT_TRUE(v) << v.error().message();
+    EXPECT_TRUE(v->verify(k.rs256(header("RS256"), payload()), now));
+
+    bssl::UniquePtr<BIO> priv(BIO_new(BIO_s_mem()));
+    ASSERT_TRUE(PEM_write_bio_RSAPrivateKey(priv.get(), k.rsa.get(), nullptr, nullptr, 0, nullptr,
+                                            nullptr));
+    BIO_mem_contents(priv.get(), &data, &len);
+    std::string detail;
+    EXPECT_EQ(jwt_verifier::from_public_key_pem(
+                  std::string(reinterpret_cast<const char*>(data), len), {}, &detail)
+                  .error(),
+              jwt_errc::bad_key);
+    EXPECT_NE(detail.find("private key"), std::string::npos) << detail;
+    EXPECT_EQ(jwt_verifier::from_public_key_pem(std::string(70000, 'A')).error(),
+              jwt_errc::too_large);
+}
+
 TEST(jwt_es256, valid_wrong_signature_and_der_refused) {
     const auto& k = test_keys();
     auto v = jwt_verifier::from_public_key_pem(k.ec_pem).value();
