@@ -411,7 +411,9 @@ struct websocket_impl : std::enable_shared_from_this<websocket_impl> {
                     }
                     if (auto* ping = std::get_if<ws::ping_event>(&*ev)) {
                         (void)ping;
-                        co_await flush(false);  // the pong, unless a write is in flight
+                        // The pong, unless a write is in flight; a failed write
+                        // fails the connection, which the next read reports.
+                        (void)co_await flush(false);
                     } else if (auto* pong = std::get_if<ws::pong_event>(&*ev)) {
                         last_pong = std::move(pong->payload);
                     } else if (auto* closing = std::get_if<ws::close_event>(&*ev)) {
@@ -457,44 +459,46 @@ struct websocket_impl : std::enable_shared_from_this<websocket_impl> {
         io->abort();
     }
 
+    /// The application's view of a data chunk: its bytes, inflated when the
+    /// message is compressed (and then checked as UTF-8 for text, which the
+    /// codec cannot do). Starts a message's state on its first chunk. An
+    /// error means the connection must fail with its close code.
+    std::error_code decode(const ws::data_event& d, std::string_view& out) {
+        if (d.first) {
+            message_type = static_cast<websocket_message_type>(d.type);
+            message_compressed = d.rsv1;
+            utf8.reset();
+        }
+        if (!message_compressed) {
+            out = std::string_view(reinterpret_cast<const char*>(d.data.data()), d.data.size());
+            return {};
+        }
+        if (!inflater) {
+            return websocket_errc::reserved_bits;  // the codec refuses RSV1 without deflate
+        }
+        inflated.clear();
+        if (auto ok = inflater->inflate(d.data, d.fin, inflated); !ok) {
+            return ok.error();
+        }
+        if (message_type == websocket_message_type::text && !text_ok(inflated, d.fin)) {
+            return websocket_errc::invalid_utf8;
+        }
+        out = std::string_view(reinterpret_cast<const char*>(inflated.data()), inflated.size());
+        return {};
+    }
+
     asio::awaitable<result<websocket_fragment>> receive_fragment() {
         auto self = shared_from_this();
         auto data = co_await next_data();
         if (!data) {
             co_return data.error();
         }
-        websocket_fragment f;
-        if (data->first) {
-            message_type = static_cast<websocket_message_type>(data->type);
-            message_compressed = data->rsv1;
-            if (message_compressed) {
-                utf8.reset();
-            }
+        std::string_view piece;
+        if (auto ec = decode(*data, piece)) {
+            co_await close_for(ec);
+            co_return ec;
         }
-        f.type = message_type;
-        f.first = data->first;
-        f.last = data->fin;
-        if (!message_compressed) {
-            f.data.assign(reinterpret_cast<const char*>(data->data.data()), data->data.size());
-            co_return f;
-        }
-        if (!inflater) {
-            // RSV1 is refused by the codec unless deflate was negotiated.
-            co_await fail_with_close(websocket_errc::reserved_bits);
-            co_return websocket_errc::reserved_bits;
-        }
-        inflated.clear();
-        auto ok = inflater->inflate(data->data, data->fin, inflated);
-        if (!ok) {
-            co_await close_for(ok.error());
-            co_return ok.error();
-        }
-        if (message_type == websocket_message_type::text && !text_ok(inflated, data->fin)) {
-            co_await close_for(websocket_errc::invalid_utf8);
-            co_return websocket_errc::invalid_utf8;
-        }
-        f.data.assign(reinterpret_cast<const char*>(inflated.data()), inflated.size());
-        co_return f;
+        co_return websocket_fragment{message_type, data->first, data->fin, std::string(piece)};
     }
 
     /// Inflated text: valid so far, and complete at the message's end (the
@@ -524,33 +528,15 @@ struct websocket_impl : std::enable_shared_from_this<websocket_impl> {
             if (!data) {
                 co_return data.error();
             }
-            if (data->first) {
-                m.type = static_cast<websocket_message_type>(data->type);
-                m.data.clear();
-                message_compressed = data->rsv1;
-                if (message_compressed) {
-                    utf8.reset();
-                }
+            std::string_view piece;
+            if (auto ec = decode(*data, piece)) {
+                co_await close_for(ec);
+                co_return ec;
             }
-            if (!message_compressed) {
-                m.data.append(reinterpret_cast<const char*>(data->data.data()), data->data.size());
+            if (data->first) {
+                m.type = message_type;
+                m.data.assign(piece);
             } else {
-                if (!inflater) {
-                    co_await close_for(websocket_errc::reserved_bits);
-                    co_return websocket_errc::reserved_bits;
-                }
-                inflated.clear();
-                auto ok = inflater->inflate(data->data, data->fin, inflated);
-                if (!ok) {
-                    co_await close_for(ok.error());
-                    co_return ok.error();
-                }
-                const std::string_view piece(reinterpret_cast<const char*>(inflated.data()),
-                                             inflated.size());
-                if (m.type == websocket_message_type::text && !text_ok(inflated, data->fin)) {
-                    co_await close_for(websocket_errc::invalid_utf8);
-                    co_return websocket_errc::invalid_utf8;
-                }
                 m.data += piece;
             }
             if (data->fin) {
