@@ -12,6 +12,10 @@
 
 #include "apps/corvid/exit_codes.hpp"
 
+#ifndef CORVID_VERSION
+#define CORVID_VERSION "0.0.0"
+#endif
+
 namespace corvid::cli {
 
 namespace {
@@ -125,6 +129,26 @@ client_options streaming_client_options(const options& opts,
         co.trace = [](std::string_view line) { write_stderr("* " + std::string(line) + "\n"); };
     }
     return co;
+}
+
+std::optional<stream_request> plan_stream_request(const options& opts, const std::string& url,
+                                                  bool with_profile, int& exit_code) {
+    auto prepared = prepare_inputs(opts, read_whole_file);
+    if (prepared.error) {
+        write_stderr("corvid: (" + std::to_string(prepared.error->exit_code) + ") " +
+                     prepared.error->message + "\n");
+        exit_code = prepared.error->exit_code;
+        return std::nullopt;
+    }
+    const std::string default_ua = with_profile ? "" : std::string("corvid/") + CORVID_VERSION;
+    auto planned = plan_request(opts, prepared.inputs, url, default_ua);
+    if (planned.error) {
+        write_stderr("corvid: (" + std::to_string(planned.error->exit_code) + ") " +
+                     planned.error->message + "\n");
+        exit_code = planned.error->exit_code;
+        return std::nullopt;
+    }
+    return stream_request{std::move(prepared.inputs), std::move(planned.plan)};
 }
 
 int run_to_exit_code(asio::io_context& io, asio::awaitable<int> task) {

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -18,6 +19,7 @@
 #include <asio/io_context.hpp>
 
 #include "apps/corvid/options.hpp"
+#include "apps/corvid/request_builder.hpp"
 #include "corvid/client.hpp"
 #include "corvid/profile.hpp"
 #include "corvid/result.hpp"
@@ -45,6 +47,17 @@ bool load_impersonation(const options& opts, std::shared_ptr<const profile>& bro
 /// connection trace on stderr.
 client_options streaming_client_options(const options& opts,
                                         std::shared_ptr<const profile> browser);
+
+/// A streaming subcommand's request as the main command would plan it for
+/// `url` (prepare_inputs, then plan_request: -H, -A, -u, -e, -b STRING in
+/// curl's order; corvid's User-Agent unless a browser profile sends its own).
+struct stream_request {
+    prepared_inputs inputs;
+    request_plan plan;
+};
+/// nullopt after printing "corvid: (CODE) MESSAGE"; `exit_code` is CODE.
+std::optional<stream_request> plan_stream_request(const options& opts, const std::string& url,
+                                                  bool with_profile, int& exit_code);
 
 /// Runs `task` on `io` until it finishes and returns its exit code; an
 /// exception escaping it is reported as an internal error (exit 43).

@@ -131,18 +131,6 @@ std::string response_head_text(const response& r) {
     return out;
 }
 
-std::string prefix_lines(std::string_view text, std::string_view prefix) {
-    std::string out;
-    while (!text.empty()) {
-        auto nl = text.find('\n');
-        auto line = text.substr(0, nl == std::string_view::npos ? text.size() : nl + 1);
-        out += prefix;
-        out += line;
-        text.remove_prefix(line.size());
-    }
-    return out;
-}
-
 std::optional<std::uint64_t> content_length(const corvid::headers& h) {
     auto v = h.get("Content-Length");
     if (!v) {

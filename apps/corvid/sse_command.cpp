@@ -31,10 +31,6 @@
 #include "corvid/sse.hpp"
 #include "proto/sse/writer.hpp"
 
-#ifndef CORVID_VERSION
-#define CORVID_VERSION "0.0.0"
-#endif
-
 namespace corvid::cli {
 
 namespace {
@@ -344,18 +340,10 @@ int run_sse(std::span<const std::string_view> args) {
     if (!load_impersonation(opts, browser)) {
         return exit_bad_usage;
     }
-    auto prepared = prepare_inputs(opts, read_whole_file);
-    if (prepared.error) {
-        write_stderr("corvid: (" + std::to_string(prepared.error->exit_code) + ") " +
-                     prepared.error->message + "\n");
-        return prepared.error->exit_code;
-    }
-    const std::string default_ua = browser ? "" : std::string("corvid/") + CORVID_VERSION;
-    auto planned = plan_request(opts, prepared.inputs, opts.urls[0], default_ua);
-    if (planned.error) {
-        write_stderr("corvid: (" + std::to_string(planned.error->exit_code) + ") " +
-                     planned.error->message + "\n");
-        return planned.error->exit_code;
+    int failed = exit_ok;
+    auto planned = plan_stream_request(opts, opts.urls[0], browser != nullptr, failed);
+    if (!planned) {
+        return failed;
     }
 
     // The request's own fields carry User-Agent and Accept (see below).
@@ -367,13 +355,13 @@ int run_sse(std::span<const std::string_view> args) {
     eo.default_retry = extra.retry_delay;
     eo.max_event_bytes = extra.max_event_size;
     eo.kind = request_kind::fetch;
-    if (planned.plan.host_override) {
-        eo.headers.add("Host", *planned.plan.host_override);
+    if (planned->plan.host_override) {
+        eo.headers.add("Host", *planned->plan.host_override);
     }
-    for (const auto& f : planned.plan.headers) {
+    for (const auto& f : planned->plan.headers) {
         // curl's default Accept (*/*) would replace text/event-stream; one
         // the user gave with -H is kept.
-        if (f.name == "Accept" && !user_sets(prepared.inputs.header_lines, "Accept")) {
+        if (f.name == "Accept" && !user_sets(planned->inputs.header_lines, "Accept")) {
             continue;
         }
         eo.headers.add(f.name, f.value);
@@ -387,7 +375,7 @@ int run_sse(std::span<const std::string_view> args) {
         eo.on_reconnect = [&self](std::error_code why, std::chrono::milliseconds delay) {
             self->reconnecting(why, delay);
         };
-        follower f(opts, extra, std::move(eo), std::move(co), planned.plan.url, io.get_executor());
+        follower f(opts, extra, std::move(eo), std::move(co), planned->plan.url, io.get_executor());
         self = &f;
         rc = run_to_exit_code(io, f.run());
     }

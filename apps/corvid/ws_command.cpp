@@ -31,10 +31,6 @@
 #include "corvid/profile.hpp"
 #include "corvid/websocket.hpp"
 
-#ifndef CORVID_VERSION
-#define CORVID_VERSION "0.0.0"
-#endif
-
 namespace corvid::cli {
 
 namespace {
@@ -491,18 +487,10 @@ int run_ws(std::span<const std::string_view> args) {
         target = "ws://" + target;
         plan_url = "http://" + plan_url;
     }
-    auto prepared = prepare_inputs(opts, read_whole_file);
-    if (prepared.error) {
-        write_stderr("corvid: (" + std::to_string(prepared.error->exit_code) + ") " +
-                     prepared.error->message + "\n");
-        return prepared.error->exit_code;
-    }
-    const std::string default_ua = browser ? "" : std::string("corvid/") + CORVID_VERSION;
-    auto planned = plan_request(opts, prepared.inputs, plan_url, default_ua);
-    if (planned.error) {
-        write_stderr("corvid: (" + std::to_string(planned.error->exit_code) + ") " +
-                     planned.error->message + "\n");
-        return planned.error->exit_code;
+    int failed = exit_ok;
+    auto planned = plan_stream_request(opts, plan_url, browser != nullptr, failed);
+    if (!planned) {
+        return failed;
     }
 
     client_options co = streaming_client_options(opts, browser);
@@ -515,10 +503,10 @@ int run_ws(std::span<const std::string_view> args) {
                    : opts.http1_1 ? websocket_transport::http1_1
                                   : websocket_transport::automatic;
     wo.handshake_timeout = std::chrono::milliseconds(0);  // -m covers it
-    if (planned.plan.host_override) {
-        wo.headers.add("Host", *planned.plan.host_override);
+    if (planned->plan.host_override) {
+        wo.headers.add("Host", *planned->plan.host_override);
     }
-    for (const auto& f : planned.plan.headers) {
+    for (const auto& f : planned->plan.headers) {
         // curl's default Accept (*/*) means nothing to a WebSocket.
         if (f.name == "Accept" && f.value == "*/*") {
             continue;
