@@ -58,3 +58,10 @@ target_link_libraries(corvid_nghttp2 INTERFACE ${NGHTTP2_LIB})
 find_package(simdjson CONFIG REQUIRED)
 add_library(corvid_simdjson INTERFACE)
 target_link_libraries(corvid_simdjson INTERFACE simdjson::simdjson)
+
+# MessagePack (libmsgpack-cxx-dev 4.1, header-only): the engine's binary
+# envelopes. MSGPACK_NO_BOOST: the Boost-free configuration.
+find_path(MSGPACK_INCLUDE_DIR msgpack.hpp REQUIRED)
+add_library(corvid_msgpack INTERFACE)
+target_include_directories(corvid_msgpack SYSTEM INTERFACE ${MSGPACK_INCLUDE_DIR})
+target_compile_definitions(corvid_msgpack INTERFACE MSGPACK_NO_BOOST)
