@@ -5,7 +5,7 @@
 //                         [--json FILE] [--markdown FILE] [--quick]
 //                         [--fresh-connection] [--case NAME]... [--pin MODE]
 //                         [--aa] [--aa-peer corvid|curl] [--goal PERCENT]
-//                         [--messages N]
+//                         [--messages N] [--server NAME]... [--generator-threads N]
 //   corvid-bench all [--quick]
 
 #include <csignal>
@@ -34,10 +34,17 @@ constexpr const char* usage_text =
     "  ws-echo     corvid's WebSocket client vs Boost.Beast and websocketpp: echo ping-pong\n"
     "              of 64 B, 1 KiB and 64 KiB on one connection against corvid's echo server\n"
     "              and node ws; messages/s and client CPU; goal 10% (issue 5)\n"
-    "  all         every workload above, with default outputs\n"
+    "  engine      corvid-server vs node ws and websocketpp servers of the same minimal\n"
+    "              broadcast (issue 6), corvid-bench's own load generator: the three\n"
+    "              parts below, written to docs/benchmarks/engine.{json,md}\n"
+    "  engine-connect    connect-to-ready latency with a JWT (p50, p95)\n"
+    "  engine-broadcast  1 publisher, 1,000 subscribers: deliveries/s per server core\n"
+    "  engine-fanin      100 publishers, 100 channels x 10 subscribers: messages/s\n"
+    "  all         every workload above but engine, with default outputs\n"
     "\n"
     "options:\n"
-    "  --samples N       measured pairs per case and repetition (default 100; ws-echo 50)\n"
+    "  --samples N       measured pairs per case and repetition (default 100; ws-echo 50;\n"
+    "                    engine: rounds, 1000 connects or 20 bursts per server)\n"
     "  --warmup W        unmeasured samples per peer first (default 5)\n"
     "  --repetitions R   repeat every case R times (default 3)\n"
     "  --quick           N=20, W=2, R=1; outputs go to the build directory\n"
@@ -50,6 +57,10 @@ constexpr const char* usage_text =
     "  --aa-peer PEER    A/A check with PEER (corvid or curl) on both sides\n"
     "  --goal PERCENT    improvement a win needs (default: BENCH.md's 5; h2: issue 3's 10)\n"
     "  --messages N      ws-echo: round trips per sample (default 400; --quick 100)\n"
+    "  --server NAME     engine workloads: run only this server (repeatable): corvid,\n"
+    "                    websocketpp, node; the first one is compared with the others\n"
+    "  --generator-threads N  engine workloads: load generator threads (default: one\n"
+    "                    per CPU not given to the servers)\n"
     "  --case NAME       run only this case (repeatable), e.g. tls-64MiB, upload-1MiB,\n"
     "                    node-1KiB-beast\n"
     "  --json FILE       JSON artifact (default docs/benchmarks/WORKLOAD.json)\n"
@@ -147,6 +158,20 @@ int main(int argc, char** argv) {
                 return 2;
             }
             o.messages_per_sample = static_cast<std::uint64_t>(v);
+        } else if (arg == "--server") {
+            const std::string_view v = value();
+            if (v != "corvid" && v != "websocketpp" && v != "node") {
+                std::fputs("corvid-bench: --server takes corvid, websocketpp or node\n", stderr);
+                return 2;
+            }
+            o.servers.emplace_back(v);
+        } else if (arg == "--generator-threads") {
+            const int v = positive(value(), "--generator-threads");
+            if (v < 1 || v > 256) {
+                std::fputs("corvid-bench: --generator-threads takes 1 to 256\n", stderr);
+                return 2;
+            }
+            o.generator_threads = v;
         } else if (arg == "--case") {
             o.only_cases.emplace_back(value());
         } else if (arg == "--json") {
@@ -184,6 +209,10 @@ int main(int argc, char** argv) {
         }
         if (workload == "ws-echo") {
             return corvid::bench::run_ws_echo(o);
+        }
+        if (workload == "engine" || workload == "engine-connect" ||
+            workload == "engine-broadcast" || workload == "engine-fanin") {
+            return corvid::bench::run_engine(o, std::string(workload));
         }
         if (workload == "all") {
             if (!o.json_path.empty() || !o.markdown_path.empty()) {

@@ -53,8 +53,14 @@ struct workload_options {
     /// ws-echo: round trips per sample (--messages); empty: its default.
     std::optional<std::uint64_t> messages_per_sample;
     std::vector<std::string> only_cases;  ///< empty: every case
-    std::string json_path;                ///< empty: the workload's default
-    std::string markdown_path;            ///< empty: the workload's default
+    /// engine workloads: the servers to run (--server, repeatable; empty:
+    /// every one built: corvid, websocketpp, node).
+    std::vector<std::string> servers;
+    /// engine workloads: load generator threads (--generator-threads);
+    /// empty: one per CPU not given to the servers.
+    std::optional<int> generator_threads;
+    std::string json_path;      ///< empty: the workload's default
+    std::string markdown_path;  ///< empty: the workload's default
 };
 
 /// corvid's HTTP/1.1 client vs libcurl: GET of 1 KiB and 64 MiB over plain
@@ -84,5 +90,14 @@ int run_profiles(const workload_options& options);
 /// per second than the best of them) is the verdict rule. Returns the
 /// process exit status.
 int run_ws_echo(const workload_options& options);
+
+/// Issue 6's engine benchmarks: corvid-server against node's ws and
+/// websocketpp servers implementing the same minimal broadcast
+/// (bench/peers/engine_*), driven by corvid-bench's own load generator:
+/// connect-to-ready latency with a JWT, 1-to-1,000 broadcast deliveries per
+/// second, and 100 publishers on 100 channels of 10 subscribers. `which`:
+/// "engine" (all three, docs/benchmarks/engine.{json,md}), "engine-connect",
+/// "engine-broadcast" or "engine-fanin". Returns the process exit status.
+int run_engine(const workload_options& options, const std::string& which);
 
 }  // namespace corvid::bench
