@@ -809,4 +809,17 @@ bool channel_allowed(std::span<const std::string> patterns, std::string_view cha
     return false;
 }
 
+std::string sign_hs256(std::string_view secret, std::string_view payload_json) {
+    std::string input = base64url_encode(R"({"alg":"HS256","typ":"JWT"})");
+    input += '.';
+    input += base64url_encode(payload_json);
+    std::uint8_t mac[EVP_MAX_MD_SIZE];
+    unsigned mac_len = 0;
+    HMAC(EVP_sha256(), secret.data(), secret.size(),
+         reinterpret_cast<const std::uint8_t*>(input.data()), input.size(), mac, &mac_len);
+    input += '.';
+    input += base64url_encode(std::string_view(reinterpret_cast<const char*>(mac), mac_len));
+    return input;
+}
+
 }  // namespace corvid::engine

@@ -156,6 +156,11 @@ std::optional<std::string> base64url_decode(std::string_view in);
 /// base64url without padding.
 std::string base64url_encode(std::string_view in);
 
+/// Signs `payload_json` (a JSON object, written as given) as a compact HS256
+/// JWS with header {"alg":"HS256","typ":"JWT"}: what `corvid-server token`
+/// prints for development and demos. Issuers in production sign elsewhere.
+std::string sign_hs256(std::string_view secret, std::string_view payload_json);
+
 /// Channel patterns (the channels and publish claims). Channel names are
 /// dot-separated segments ("chat.room1"); in a pattern:
 ///   `*`   matches any run of characters within one segment (no '.'),
