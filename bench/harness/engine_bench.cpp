@@ -320,6 +320,8 @@ std::vector<burst_metric> burst_metrics(bool fanin) {
 // Every sample of one server in one repetition of one part.
 struct server_series {
     std::vector<connect_sample> connect;
+    /// Concurrent connects: per round, every connection's latency (µs).
+    std::vector<std::vector<double>> concurrent;
     std::vector<burst_sample> burst;
 };
 
@@ -365,6 +367,9 @@ std::string fmt_rate(double v) {
 struct part_settings {
     int rounds = 0;
     int warmup = 0;
+    // connect: concurrent rounds, each `concurrent` connections at once
+    int concurrent_rounds = 0;
+    std::size_t concurrent = 100;
     // bursts
     engine::topology_plan plan;
     std::uint64_t pubs = 0;
@@ -374,7 +379,8 @@ struct part_settings {
 
 void run_connect_part(std::vector<std::unique_ptr<server_process>>& servers,
                       const std::vector<server_def>& defs, const part_settings& ps,
-                      const std::string& token, std::map<std::string, server_series>& out) {
+                      int generator_cpu, const std::string& token,
+                      std::map<std::string, server_series>& out) {
     for (int r = 0; r < ps.warmup + ps.rounds; ++r) {
         for (const std::size_t i : round_order(static_cast<std::size_t>(r), servers.size())) {
             const engine::target t{defs[i].name, servers[i]->port(), "/ws"};
@@ -382,6 +388,19 @@ void run_connect_part(std::vector<std::unique_ptr<server_process>>& servers,
             if (r >= ps.warmup) {
                 out[defs[i].name].connect.push_back({static_cast<double>(ns) / 1e3});
             }
+        }
+    }
+    // Concurrent: `concurrent` connections started at once from one
+    // generator thread (connect, upgrade, ready; no subscription).
+    const engine::topology_plan plan{ps.concurrent, 0, true};
+    for (int r = 0; r < ps.warmup / 10 + ps.concurrent_rounds; ++r) {
+        for (const std::size_t i : round_order(static_cast<std::size_t>(r), servers.size())) {
+            engine::load_generator gen({generator_cpu});
+            gen.setup({defs[i].name, servers[i]->port(), "/ws"}, plan, token, ps.concurrent);
+            if (r >= ps.warmup / 10) {
+                out[defs[i].name].concurrent.push_back(gen.setup_latencies_us());
+            }
+            gen.teardown();
         }
     }
 }
@@ -431,6 +450,28 @@ std::vector<double> connect_values(const server_series& s) {
     return v;
 }
 
+// Concurrent connects: each round's median latency.
+std::vector<double> concurrent_round_medians(const server_series& s) {
+    std::vector<double> v;
+    for (const auto& round : s.concurrent) {
+        v.push_back(median(round));
+    }
+    return v;
+}
+
+std::vector<double> concurrent_pooled(const part_result& p, const std::string& server) {
+    std::vector<double> all;
+    for (const auto& rep : p.reps) {
+        const auto it = rep.find(server);
+        if (it != rep.end()) {
+            for (const auto& round : it->second.concurrent) {
+                all.insert(all.end(), round.begin(), round.end());
+            }
+        }
+    }
+    return all;
+}
+
 std::vector<double> burst_values(const server_series& s, const burst_metric& m) {
     std::vector<double> v;
     for (const auto& x : s.burst) {
@@ -468,6 +509,13 @@ std::vector<pair_stat> compare_part(const part_result& p, const std::vector<serv
                 out.push_back({p.part, "connect_to_ready_us", "connect-to-ready (µs)",
                                static_cast<int>(rep + 1), a, b,
                                compare(va, vb, better::lower, rule)});
+                if (!sa.concurrent.empty()) {
+                    out.push_back({p.part, "concurrent_connect_to_ready_p50_us",
+                                   "concurrent connect-to-ready, round median (µs)",
+                                   static_cast<int>(rep + 1), a, b,
+                                   compare(concurrent_round_medians(sa),
+                                           concurrent_round_medians(sb), better::lower, rule)});
+                }
             } else {
                 for (const auto& m : burst_metrics(p.part == "fanin")) {
                     if (m.name.find("utilization") != std::string::npos) {
@@ -488,6 +536,17 @@ void write_series_json(json_writer& w, const part_result& p) {
     for (const auto& rep : p.reps) {
         w.newline().begin_object();
         for (const auto& [server, s] : rep) {
+            if (p.part == "connect") {
+                w.key(server + ".concurrent").begin_array();
+                for (const auto& round : s.concurrent) {
+                    w.newline().begin_array();
+                    for (const double x : round) {
+                        w.value(x);
+                    }
+                    w.end_array();
+                }
+                w.end_array();
+            }
             w.key(server).begin_array();
             if (p.part == "connect") {
                 for (const auto& x : s.connect) {
@@ -565,6 +624,7 @@ int run_engine(const workload_options& o, const std::string& which) {
     part_settings connect_ps;
     connect_ps.rounds = o.samples_given ? o.settings.samples : (o.quick ? 200 : 1000);
     connect_ps.warmup = o.warmup_given ? o.settings.warmup : (o.quick ? 20 : 50);
+    connect_ps.concurrent_rounds = o.quick ? 10 : 30;
     part_settings broadcast_ps;
     broadcast_ps.rounds = o.samples_given ? o.settings.samples : (o.quick ? 6 : 20);
     broadcast_ps.warmup = o.warmup_given ? o.settings.warmup : 2;
@@ -613,7 +673,9 @@ int run_engine(const workload_options& o, const std::string& which) {
         };
         if (do_connect) {
             auto& out = connect_res.reps.emplace_back();
-            guarded("connect", [&] { run_connect_part(servers, defs, connect_ps, token, out); });
+            guarded("connect", [&] {
+                run_connect_part(servers, defs, connect_ps, generator_cpus.front(), token, out);
+            });
             for (const auto& d : defs) {
                 const auto v = connect_values(out[d.name]);
                 std::cerr << " " << d.name << " p50 " << fmt(median(v)) << " µs";
@@ -790,11 +852,18 @@ int run_engine(const workload_options& o, const std::string& which) {
            << fmt(connect_goal_us, "%.0f")
            << " µs; published figure to beat: " << fmt(published_connect_us, "%.0f")
            << " µs median.\n\n"
-           << "| server | p50 (µs) | p95 (µs) |\n|---|---:|---:|\n";
+           << "Concurrent: " << connect_ps.concurrent
+           << " connections started at once by one generator thread (each timed from its own "
+              "connect() to its ready), "
+           << connect_ps.concurrent_rounds << " rounds per server and repetition.\n\n"
+           << "| server | sequential p50 (µs) | sequential p95 (µs) | concurrent p50 (µs) | "
+              "concurrent p95 (µs) |\n|---|---:|---:|---:|---:|\n";
         for (const auto& d : defs) {
             const auto v = pooled(connect_res, d.name, nullptr);
+            const auto c = concurrent_pooled(connect_res, d.name);
             md << "| " << d.label << " | " << fmt(median(v)) << " | " << fmt(percentile(v, 0.95))
-               << " |\n";
+               << " | " << (c.empty() ? "–" : fmt(median(c))) << " | "
+               << (c.empty() ? "–" : fmt(percentile(c, 0.95))) << " |\n";
         }
         md << "\n";
     }

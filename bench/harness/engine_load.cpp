@@ -309,6 +309,8 @@ struct load_generator::shard {
         std::string in;   // bytes of an incomplete frame (or response) kept between reads
         std::string out;  // bytes not yet written
         std::uint64_t next_offset = 0;  // the offset the next msg must carry
+        std::int64_t connect_ns = 0;    // connect() started
+        std::int64_t ready_ns = 0;      // ready read
         // Per burst:
         std::uint64_t received = 0;
         std::uint64_t sent = 0;
@@ -384,6 +386,7 @@ struct load_generator::shard {
     }
 
     void start_connect(conn& c, const sockaddr_in& addr) {
+        c.connect_ns = now_ns();
         c.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (c.fd < 0) {
             fail_errno("socket (raise the open-file limit: ulimit -n)");
@@ -459,6 +462,7 @@ struct load_generator::shard {
             if (c.st != state::waiting_ready) {
                 fail(c, "a second ready");
             }
+            c.ready_ns = now;
             if (c.publisher) {
                 c.st = state::open;
                 ++setup_done;
@@ -565,9 +569,8 @@ struct load_generator::shard {
     }
 
     // Opens and sets up every connection of this shard.
-    void setup_loop(const sockaddr_in& addr) {
+    void setup_loop(const sockaddr_in& addr, std::size_t max_in_flight) {
         const auto deadline = clock_type::now() + std::chrono::seconds(120);
-        constexpr std::size_t max_in_flight = 64;
         std::size_t started = 0;
         std::size_t setup_done = 0;
         std::vector<epoll_event> events(256);
@@ -697,7 +700,8 @@ void on_shards(std::vector<std::unique_ptr<load_generator::shard>>& shards, Fn f
 
 }  // namespace
 
-void load_generator::setup(const target& t, const topology_plan& plan, const std::string& token) {
+void load_generator::setup(const target& t, const topology_plan& plan, const std::string& token,
+                           std::size_t max_in_flight) {
     teardown();
     target_ = t;
     plan_ = plan;
@@ -746,7 +750,18 @@ void load_generator::setup(const target& t, const topology_plan& plan, const std
         }
     }
     const sockaddr_in addr = loopback(t.port);
-    on_shards(shards_, [&](shard& s) { s.setup_loop(addr); });
+    on_shards(shards_,
+              [&](shard& s) { s.setup_loop(addr, std::max<std::size_t>(max_in_flight, 1)); });
+}
+
+std::vector<double> load_generator::setup_latencies_us() const {
+    std::vector<double> out;
+    for (const auto& s : shards_) {
+        for (const auto& c : s->conns) {
+            out.push_back(static_cast<double>(c.ready_ns - c.connect_ns) / 1e3);
+        }
+    }
+    return out;
 }
 
 burst_result load_generator::run(std::uint64_t pubs_per_publisher, std::uint64_t window,

@@ -86,9 +86,15 @@ class load_generator {
     load_generator& operator=(const load_generator&) = delete;
 
     /// Opens every connection of `plan` to `t` (spread over the generator
-    /// threads, at most 64 handshakes in flight per thread), waits for each
-    /// `ready`, subscribes the subscribers and waits for every `subok`.
-    void setup(const target& t, const topology_plan& plan, const std::string& token);
+    /// threads, at most `max_in_flight` handshakes in flight per thread),
+    /// waits for each `ready`, subscribes the subscribers and waits for
+    /// every `subok`.
+    void setup(const target& t, const topology_plan& plan, const std::string& token,
+               std::size_t max_in_flight = 64);
+
+    /// For every connection of the last setup(): microseconds from the start
+    /// of its connect() to its whole `ready` frame read.
+    std::vector<double> setup_latencies_us() const;
 
     /// One burst on the connections of setup(). `data_bytes`: the size of
     /// each publication's data (a JSON object carrying the send time and
