@@ -626,10 +626,10 @@ int run_engine(const workload_options& o, const std::string& which) {
     connect_ps.warmup = o.warmup_given ? o.settings.warmup : (o.quick ? 20 : 50);
     connect_ps.concurrent_rounds = o.quick ? 10 : 30;
     part_settings broadcast_ps;
-    broadcast_ps.rounds = o.samples_given ? o.settings.samples : (o.quick ? 6 : 20);
+    broadcast_ps.rounds = o.samples_given ? o.settings.samples : (o.quick ? 6 : 15);
     broadcast_ps.warmup = o.warmup_given ? o.settings.warmup : 2;
     broadcast_ps.plan = {1, 1000, true};
-    broadcast_ps.pubs = o.quick ? 100 : 200;
+    broadcast_ps.pubs = o.quick ? 50 : 100;
     broadcast_ps.window = 8;
     part_settings fanin_ps = broadcast_ps;
     fanin_ps.plan = {100, 10, true};

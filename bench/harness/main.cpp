@@ -44,7 +44,7 @@ constexpr const char* usage_text =
     "\n"
     "options:\n"
     "  --samples N       measured pairs per case and repetition (default 100; ws-echo 50;\n"
-    "                    engine: rounds, 1000 connects or 20 bursts per server)\n"
+    "                    engine: rounds, 1000 connects or 15 bursts per server)\n"
     "  --warmup W        unmeasured samples per peer first (default 5)\n"
     "  --repetitions R   repeat every case R times (default 3)\n"
     "  --quick           N=20, W=2, R=1; outputs go to the build directory\n"
