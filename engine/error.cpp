@@ -70,10 +70,59 @@ class jwt_errc_category_impl final : public std::error_category {
     }
 };
 
+class protocol_errc_category_impl final : public std::error_category {
+  public:
+    const char* name() const noexcept override { return "corvid.engine.protocol"; }
+    std::string message(int ev) const override {
+        switch (static_cast<protocol_errc>(ev)) {
+            case protocol_errc::malformed:
+                return "the frame is not a JSON object (text frames) or a MessagePack map (binary "
+                       "frames, subprotocol corvid.msgpack), or it repeats a key: send one "
+                       "object per frame, such as {\"op\":\"ping\"}";
+            case protocol_errc::unknown_op:
+                return "\"op\" names no operation of protocol v1: use sub, unsub, pub or ping";
+            case protocol_errc::bad_field:
+                return "a field is missing or has the wrong type or value (sub, unsub and pub "
+                       "need a string \"ch\", pub needs \"data\", since is "
+                       "{\"epoch\":E,\"offset\":N} with integers below 2^53): see the "
+                       "protocol documentation";
+            case protocol_errc::bad_channel:
+                return "the channel name is not valid: use 1 to 255 (the server's limit) "
+                       "characters among A-Z a-z 0-9 _ - . : @ / = +";
+            case protocol_errc::too_large:
+                return "the data (or its nesting, or the id) exceeds the server's limit: send "
+                       "smaller messages";
+            case protocol_errc::not_allowed:
+                return "the token does not allow this operation on this channel: get a token "
+                       "whose channels or publish claims cover it";
+            case protocol_errc::not_subscribed:
+                return "the connection is not subscribed to this channel";
+            case protocol_errc::already_subscribed:
+                return "the connection is already subscribed to this channel: unsub first to "
+                       "subscribe again";
+            case protocol_errc::too_many_subscriptions:
+                return "the connection has reached its subscription limit: unsub from channels "
+                       "it no longer needs, or open another connection";
+            case protocol_errc::rate_limited:
+                return "the connection sends faster than the server's rate limit: slow down and "
+                       "retry later";
+            case protocol_errc::internal:
+                return "the server failed to handle the request; it is not the client's fault: "
+                       "retry later";
+        }
+        return "unknown corvid.engine.protocol error";
+    }
+};
+
 }  // namespace
 
 const std::error_category& jwt_category() noexcept {
     static const jwt_errc_category_impl category;
+    return category;
+}
+
+const std::error_category& protocol_category() noexcept {
+    static const protocol_errc_category_impl category;
     return category;
 }
 

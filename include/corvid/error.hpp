@@ -272,6 +272,27 @@ inline std::error_code make_error_code(jwt_errc e) noexcept {
     return {static_cast<int>(e), jwt_category()};
 }
 
+/// The engine protocol (engine/protocol.hpp). The enum value is the wire code
+/// of the protocol's `err` frame ({"op":"err","code":N,...}): never renumber.
+/// Decoding reports malformed ... too_large; the engine reports the rest.
+enum class protocol_errc {
+    malformed = 1,           ///< not valid JSON / MessagePack, or not an object/map
+    unknown_op,              ///< "op" names no operation of this protocol version
+    bad_field,               ///< a field is missing or of the wrong type or value
+    bad_channel,             ///< the channel name is empty, too long or has bad characters
+    too_large,               ///< data (or its nesting, or an id) over the configured limit
+    not_allowed,             ///< the token does not allow this channel or operation
+    not_subscribed,          ///< unsub of a channel the connection is not subscribed to
+    already_subscribed,      ///< sub of a channel the connection is already subscribed to
+    too_many_subscriptions,  ///< the connection's subscription limit is reached
+    rate_limited,            ///< the connection sends faster than its rate limit
+    internal,                ///< the server failed; not the client's fault
+};
+const std::error_category& protocol_category() noexcept;
+inline std::error_code make_error_code(protocol_errc e) noexcept {
+    return {static_cast<int>(e), protocol_category()};
+}
+
 /// Exception thrown only by the blocking convenience API.
 class error : public std::system_error {
   public:
@@ -304,4 +325,6 @@ template <>
 struct is_error_code_enum<corvid::sse_errc> : true_type {};
 template <>
 struct is_error_code_enum<corvid::jwt_errc> : true_type {};
+template <>
+struct is_error_code_enum<corvid::protocol_errc> : true_type {};
 }  // namespace std
