@@ -134,9 +134,11 @@ class broker {
     broker(const broker&) = delete;
     broker& operator=(const broker&) = delete;
 
-    /// Once per worker, before it subscribes: deliveries for worker w run on `executor`
-    /// (the worker's io_context), in batches, in publish order per channel. Not
-    /// thread-safe with respect to other attach() calls for the same w.
+    /// Exactly once per worker, before it subscribes: deliveries for worker w run on
+    /// `executor` (the worker's io_context), in batches, in publish order per channel.
+    /// Publications queued before attach() (if w subscribed early) are drained once it is
+    /// attached. Attaching a worker twice is not supported (a drain may be reading the
+    /// executor). Precondition: w < worker_count().
     void attach(std::size_t w, asio::any_io_executor executor, deliver_fn deliver);
 
     struct subscription_start {
