@@ -1,7 +1,12 @@
 #include "server/http1_server.hpp"
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <array>
+#include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -56,7 +61,82 @@ class h1_byte_stream final : public byte_stream {
     std::size_t pos_ = 0;
 };
 
+// A streamed response body (outgoing_response::stream_body): writes are
+// chunks (or raw bytes for an HTTP/1.0 client); reads only watch for the
+// client going away, discarding anything it sends.
+class h1_body_stream final : public byte_stream {
+  public:
+    h1_body_stream(net::stream& stream, bool chunked) : stream_(stream), chunked_(chunked) {}
+
+    asio::awaitable<result<std::size_t>> read_some(std::span<char> /*buffer*/) override {
+        for (;;) {
+            if (aborted_ || !stream_.is_open()) {
+                co_return std::make_error_code(std::errc::connection_aborted);
+            }
+            auto n = co_await stream_.read_some(std::span(discard_.data(), discard_.size()));
+            if (!n || *n == 0) {
+                co_return n;
+            }
+        }
+    }
+
+    asio::awaitable<result<void>> write(std::span<const asio::const_buffer> buffers) override {
+        if (aborted_ || !stream_.is_open()) {
+            co_return std::make_error_code(std::errc::connection_aborted);
+        }
+        std::size_t total = 0;
+        for (const auto& b : buffers) {
+            total += b.size();
+        }
+        if (total == 0) {
+            co_return result<void>{};  // an empty chunk would end the body
+        }
+        if (!chunked_) {
+            co_return co_await stream_.write(buffers);
+        }
+        std::string framing;
+        h1::append_chunk_header(framing, total);
+        std::vector<asio::const_buffer> pieces;
+        pieces.reserve(buffers.size() + 2);
+        pieces.push_back(asio::buffer(framing));
+        pieces.insert(pieces.end(), buffers.begin(), buffers.end());
+        pieces.push_back(asio::buffer("\r\n", 2));
+        co_return co_await stream_.write(pieces);
+    }
+
+    /// Ends the body properly (the last chunk); false if it could not.
+    asio::awaitable<bool> finish() {
+        if (aborted_ || !stream_.is_open()) {
+            co_return false;
+        }
+        if (!chunked_) {
+            co_return true;
+        }
+        static constexpr std::string_view last = "0\r\n\r\n";
+        std::array<asio::const_buffer, 1> b{asio::buffer(last.data(), last.size())};
+        auto r = co_await stream_.write(b);
+        co_return r.has_value();
+    }
+
+    void close() noexcept override {
+        aborted_ = true;
+        stream_.close();
+    }
+    int http_version() const noexcept override { return 11; }
+
+  private:
+    net::stream& stream_;
+    bool chunked_;
+    bool aborted_ = false;
+    std::array<char, 4096> discard_{};
+};
+
 }  // namespace
+
+bool streams_body(const outgoing_response& res, std::string_view method) noexcept {
+    return res.stream_body && res.status >= 200 && res.status < 300 && res.status != 204 &&
+           method != "CONNECT";
+}
 
 const char* reason_phrase(int status) noexcept {
     switch (status) {
@@ -135,9 +215,21 @@ result<void> http1_server::listen(const std::string& address, std::uint16_t port
         return ec;
     }
     asio::ip::tcp::endpoint ep(addr, port);
-    acceptor_.open(ep.protocol(), ec);
-    if (!ec) {
-        acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    // Opened by hand for SOCK_CLOEXEC (Asio opens sockets without it, and a
+    // child process would keep the port).
+    int fd = ::socket(ep.protocol().family(), SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+    if (fd < 0) {
+        return std::error_code(errno, std::system_category());
+    }
+    acceptor_.assign(ep.protocol(), fd, ec);
+    if (ec) {
+        ::close(fd);
+        return ec;
+    }
+    acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec && options_.reuse_port) {
+        acceptor_.set_option(asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true),
+                             ec);
     }
     if (!ec) {
         acceptor_.bind(ep, ec);
@@ -145,7 +237,12 @@ result<void> http1_server::listen(const std::string& address, std::uint16_t port
     if (!ec) {
         acceptor_.listen(asio::socket_base::max_listen_connections, ec);
     }
+    if (!ec) {
+        acceptor_.non_blocking(true, ec);  // accept4() below must not block
+    }
     if (ec) {
+        std::error_code ignored;
+        acceptor_.close(ignored);
         return ec;
     }
     port_ = acceptor_.local_endpoint().port();
@@ -164,25 +261,56 @@ void http1_server::stop() {
 }
 
 asio::awaitable<void> http1_server::accept_loop() {
-    while (!stopped_) {
+    const auto protocol = acceptor_.local_endpoint().protocol();
+    while (!stopped_ && acceptor_.is_open()) {
         std::error_code ec;
-        auto socket =
-            co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
-        if (ec) {
-            if (stopped_ || ec == asio::error::operation_aborted) {
-                co_return;
-            }
-            continue;  // e.g. EMFILE: keep serving the connections we have
+        co_await acceptor_.async_wait(asio::socket_base::wait_read,
+                                      asio::redirect_error(asio::use_awaitable, ec));
+        if (stopped_ || !acceptor_.is_open() || ec == asio::error::operation_aborted) {
+            co_return;
         }
-        ++accepted_;
-        socket.set_option(asio::ip::tcp::no_delay(true), ec);
-        asio::co_spawn(
-            executor_,
-            [self = shared_from_this(), s = std::move(socket)]() mutable {
-                return self->serve(std::move(s));
-            },
-            asio::detached);
+        bool back_off = static_cast<bool>(ec);
+        // accept4() rather than Asio's accept(): the socket is close-on-exec
+        // from the start. Up to 64 at a time, then wait again.
+        for (int i = 0; i < 64 && !back_off; ++i) {
+            int fd = ::accept4(acceptor_.native_handle(), nullptr, nullptr,
+                               SOCK_CLOEXEC | SOCK_NONBLOCK);
+            if (fd < 0) {
+                const int e = errno;
+                if (e == EINTR || e == ECONNABORTED || e == EPROTO) {
+                    continue;
+                }
+                // EAGAIN: none left (or another server on the port took
+                // it). EMFILE, ENFILE, ENOBUFS, ENOMEM: keep serving the
+                // connections we have and try again a little later.
+                back_off = e != EAGAIN && e != EWOULDBLOCK;
+                break;
+            }
+            asio::ip::tcp::socket socket(executor_);
+            socket.assign(protocol, fd, ec);
+            if (ec) {
+                ::close(fd);
+                continue;
+            }
+            on_accepted(std::move(socket));
+        }
+        if (back_off) {
+            asio::steady_timer pause(executor_, std::chrono::milliseconds(50));
+            co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        }
     }
+}
+
+void http1_server::on_accepted(asio::ip::tcp::socket socket) {
+    ++accepted_;
+    std::error_code ec;
+    socket.set_option(asio::ip::tcp::no_delay(true), ec);
+    asio::co_spawn(
+        executor_,
+        [self = shared_from_this(), s = std::move(socket)]() mutable {
+            return self->serve(std::move(s));
+        },
+        asio::detached);
 }
 
 asio::awaitable<void> http1_server::serve(asio::ip::tcp::socket socket) {
@@ -353,6 +481,33 @@ asio::awaitable<void> http1_server::serve(asio::ip::tcp::socket socket) {
             h1_byte_stream upgraded(*stream, std::string_view(buffer.data() + begin, end - begin));
             buffer = std::string();  // the upgraded stream keeps what it needs
             co_await res.upgrade(upgraded);
+            stream->close();
+            co_return;
+        }
+        if (streams_body(res, req.method)) {
+            // A streamed body (see http1_server.hpp): chunked, then the
+            // connection closes.
+            const bool chunked = req.version >= 11;
+            res.fields.erase("Content-Length");
+            res.fields.erase("Transfer-Encoding");
+            if (chunked) {
+                res.fields.add("Transfer-Encoding", "chunked");
+            }
+            res.fields.set("Connection", "close");
+            std::string head;
+            h1::serialize_response_head(head, res.status,
+                                        res.reason.empty() ? reason_phrase(res.status) : res.reason,
+                                        res.fields);
+            std::array<asio::const_buffer, 1> b{asio::buffer(head)};
+            auto wrote = co_await stream->write(b);
+            if (!wrote || req.method == "HEAD") {
+                stream->close();
+                co_return;
+            }
+            buffer = std::string();  // pipelined bytes are discarded
+            h1_body_stream body(*stream, chunked);
+            co_await res.stream_body(body);
+            (void)co_await body.finish();
             stream->close();
             co_return;
         }

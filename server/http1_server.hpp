@@ -86,6 +86,34 @@ class byte_stream {
 /// Takes over a connection or stream; see the header comment.
 using upgrade_handler = std::function<asio::awaitable<void>(byte_stream&)>;
 
+// Streamed response bodies (outgoing_response::stream_body), e.g. for
+// server-sent events. Set with a 2xx status (not 204) on an ordinary
+// request (not CONNECT, not an upgrade): the head goes out at once without
+// Content-Length (HTTP/1.1: Transfer-Encoding: chunked and Connection:
+// close; an HTTP/1.0 request gets no framing, the body ending with the
+// connection; HTTP/2: HEADERS without END_STREAM); then stream_body runs
+// with a byte_stream whose
+// - write() sends its bytes as one chunk (HTTP/1.1; a write of no bytes
+//   sends nothing) or as DATA (HTTP/2; consecutive writes may share a
+//   frame), waiting while TCP (HTTP/1.1) or the stream's send buffer
+//   (HTTP/2; flow control) is full;
+// - read_some() never returns request bytes: it completes only when the
+//   client has gone, with 0 or an error (HTTP/1.1: FIN or a broken
+//   connection; bytes the client sends meanwhile, e.g. pipelined requests,
+//   are read and discarded; HTTP/2: RST_STREAM, http2_errc::stream_reset,
+//   or the connection's end, connection_aborted), so a handler can race
+//   "client gone" against its message source. Cancelling a pending
+//   read_some() (asio per-operation cancellation, e.g. awaitable operators'
+//   `||`) completes it with operation_aborted;
+// - close() aborts: HTTP/1.1 closes the connection, HTTP/2 resets the
+//   stream (RST_STREAM CANCEL).
+// When stream_body returns (without close()) the body ends properly: the
+// last chunk `0\r\n\r\n` (HTTP/1.1) or an empty DATA with END_STREAM
+// (HTTP/2). An HTTP/1.1 connection is always closed afterwards. A HEAD
+// request gets the head only; stream_body does not run. `body`, `chunks`
+// and `trailers` must be empty; with any other status stream_body is
+// ignored and the response is sent as usual.
+
 struct outgoing_response {
     int status = 200;
     std::string reason;  ///< empty: the standard phrase
@@ -101,6 +129,10 @@ struct outgoing_response {
     /// the connection/stream after the head is sent (see the header comment).
     /// `body`, `chunks` and `trailers` must then be empty.
     upgrade_handler upgrade;
+    /// Set with a 2xx status on an ordinary request: a body streamed by this
+    /// handler, e.g. server-sent events (see "Streamed response bodies"
+    /// above).
+    upgrade_handler stream_body;
 };
 
 using handler = std::function<asio::awaitable<outgoing_response>(const incoming_request&)>;
@@ -119,6 +151,11 @@ struct server_options {
     /// clients may send extended CONNECT (:protocol), e.g. for WebSocket.
     /// Without it nghttp2 refuses requests carrying :protocol.
     bool enable_connect_protocol = false;
+    /// SO_REUSEPORT on the listening socket (before bind): several servers
+    /// (e.g. one per worker thread, each with its own io_context) listen on
+    /// the same address and port and the kernel spreads new connections
+    /// among them. Every server on the port must set it.
+    bool reuse_port = false;
 };
 
 class http1_server : public std::enable_shared_from_this<http1_server> {
@@ -129,6 +166,8 @@ class http1_server : public std::enable_shared_from_this<http1_server> {
                                                 server_options options = {});
 
     /// Binds and starts accepting. Port 0 picks a free one (see port()).
+    /// The listening socket and every accepted one are close-on-exec, so a
+    /// child process does not keep them (or the port) open.
     result<void> listen(const std::string& address = "127.0.0.1", std::uint16_t port = 0);
     /// Stops accepting and closes every open connection.
     void stop();
@@ -142,6 +181,7 @@ class http1_server : public std::enable_shared_from_this<http1_server> {
     http1_server(asio::any_io_executor executor, handler h,
                  std::shared_ptr<tls::server_context> tls, server_options options);
     asio::awaitable<void> accept_loop();
+    void on_accepted(asio::ip::tcp::socket socket);
     asio::awaitable<void> serve(asio::ip::tcp::socket socket);
     /// Serves one HTTP/2 connection; `received` holds bytes already read.
     asio::awaitable<void> serve_h2(net::stream& stream, std::string received);
@@ -157,6 +197,10 @@ class http1_server : public std::enable_shared_from_this<http1_server> {
     bool stopped_ = false;
     std::set<net::stream*> live_;  // open connections, closed by stop()
 };
+
+/// Whether `res`, answering a request with `method`, has a streamed body
+/// (stream_body set, 2xx but not 204, not CONNECT).
+bool streams_body(const outgoing_response& res, std::string_view method) noexcept;
 
 /// The standard reason phrase for a status code ("OK", "Not Found", ...).
 const char* reason_phrase(int status) noexcept;

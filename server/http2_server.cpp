@@ -12,6 +12,7 @@
 #include <asio/detached.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 
 #include "proto/h2/session.hpp"
@@ -76,6 +77,10 @@ asio::awaitable<bool> send_data(std::shared_ptr<h2_connection_state> st, std::in
         st->blocked[id] = waiter;
         std::error_code ignored;
         co_await waiter->async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+        auto cs = co_await asio::this_coro::cancellation_state;
+        if (cs.cancelled() != asio::cancellation_type::none) {
+            co_return false;  // the caller's operation was cancelled
+        }
     }
 }
 
@@ -155,6 +160,77 @@ class h2_byte_stream final : public byte_stream {
     bool aborted_ = false;
 };
 
+// A streamed response body (outgoing_response::stream_body): write() sends
+// DATA; read_some() only waits for the stream's end (RST_STREAM from the
+// client, or the connection's end). `tunnel` carries no data here, only the
+// closed state and the wake-up.
+class h2_body_stream final : public byte_stream {
+  public:
+    h2_body_stream(std::shared_ptr<h2_connection_state> st, std::int32_t id,
+                   std::shared_ptr<h2_tunnel> tunnel)
+        : st_(std::move(st)), id_(id), tunnel_(std::move(tunnel)) {}
+
+    asio::awaitable<result<std::size_t>> read_some(std::span<char> /*buffer*/) override {
+        for (;;) {
+            if (tunnel_->closed || st_->closed || aborted_) {
+                co_return gone();
+            }
+            std::error_code ignored;
+            co_await tunnel_->readable.async_wait(
+                asio::redirect_error(asio::use_awaitable, ignored));
+            auto cs = co_await asio::this_coro::cancellation_state;
+            if (cs.cancelled() != asio::cancellation_type::none) {
+                co_return make_error_code(asio::error::operation_aborted);
+            }
+        }
+    }
+
+    asio::awaitable<result<void>> write(std::span<const asio::const_buffer> buffers) override {
+        for (const auto& b : buffers) {
+            if (aborted_ || tunnel_->closed || st_->closed) {
+                co_return gone();
+            }
+            std::string_view bytes(static_cast<const char*>(b.data()), b.size());
+            if (bytes.empty()) {
+                continue;
+            }
+            if (!co_await send_data(st_, id_, bytes, false)) {
+                co_return gone();
+            }
+        }
+        co_return result<void>{};
+    }
+
+    void close() noexcept override {
+        if (aborted_) {
+            return;
+        }
+        aborted_ = true;
+        if (!st_->closed && !tunnel_->closed) {
+            (void)st_->session.reset_stream(id_, h2::wire_error::cancel);
+            st_->wake_writer();
+        }
+        tunnel_->wake();
+        if (auto it = st_->blocked.find(id_); it != st_->blocked.end()) {
+            it->second->cancel();
+        }
+    }
+
+    int http_version() const noexcept override { return 20; }
+    bool aborted() const noexcept { return aborted_; }
+
+  private:
+    std::error_code gone() const {
+        return tunnel_->error ? tunnel_->error
+                              : std::make_error_code(std::errc::connection_aborted);
+    }
+
+    std::shared_ptr<h2_connection_state> st_;
+    std::int32_t id_;
+    std::shared_ptr<h2_tunnel> tunnel_;
+    bool aborted_ = false;
+};
+
 // Forgets a CONNECT stream's tunnel, giving back the window of bytes nobody
 // will read.
 void drop_tunnel(h2_connection_state& st, std::int32_t id) {
@@ -207,6 +283,34 @@ asio::awaitable<void> respond(std::shared_ptr<h2_connection_state> st, std::int3
         drop_tunnel(*st, id);  // an ordinary answer: the tunnel's bytes are discarded
     }
     const bool head_method = req.method == "HEAD";
+    if (streams_body(res, req.method)) {
+        // A streamed body (see http1_server.hpp): HEADERS now, DATA as the
+        // handler writes, END_STREAM when it returns.
+        res.fields.erase("content-length");
+        if (head_method) {
+            (void)st->session.submit_response(id, res.status, res.fields, true);
+            st->wake_writer();
+            co_return;
+        }
+        auto watch = std::make_shared<h2_tunnel>(st->executor);
+        watch->upgraded = true;  // kept until we drop it below
+        st->tunnels[id] = watch;
+        if (st->session.submit_response(id, res.status, res.fields, false)) {
+            st->tunnels.erase(id);
+            co_return;  // the stream is gone (reset by the client)
+        }
+        st->wake_writer();
+        h2_body_stream body(st, id, watch);
+        co_await res.stream_body(body);
+        if (!body.aborted() && !watch->closed && !st->closed) {
+            (void)co_await send_data(st, id, {}, true);
+        }
+        if (auto again = st->tunnels.find(id);
+            again != st->tunnels.end() && again->second == watch) {
+            st->tunnels.erase(again);
+        }
+        co_return;
+    }
     const bool chunked = !res.chunks.empty();
     if (!chunked && !res.fields.contains("Content-Length") && res.status != 204 &&
         res.status != 304) {

@@ -1,0 +1,474 @@
+// Streamed response bodies (outgoing_response::stream_body, server/http1_server.hpp)
+// against real peers: raw TCP sockets for HTTP/1.1 (chunked framing checked
+// byte by byte) and corvid's h2::client_session over h2c for HTTP/2; and
+// client disconnect detected through read_some() on both versions.
+
+#include <gtest/gtest.h>
+
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <array>
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <asio/co_spawn.hpp>
+#include <asio/connect.hpp>
+#include <asio/executor_work_guard.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/io_context.hpp>
+#include <asio/post.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+
+#include "proto/h2/session.hpp"
+#include "server/http1_server.hpp"
+#include "support/async.hpp"
+
+namespace corvid {
+namespace {
+
+using server::byte_stream;
+using server::incoming_request;
+using server::outgoing_response;
+
+asio::awaitable<result<void>> write_text(byte_stream& s, std::string_view text) {
+    std::array<asio::const_buffer, 1> b{asio::buffer(text.data(), text.size())};
+    co_return co_await s.write(b);
+}
+
+// One server (HTTP/1.1 and h2c by prior knowledge) on its own thread.
+//   /sse       three events, then the body ends.
+//   /sse-until-gone  an event every 5 ms until the client goes away; the
+//              handler races read_some() against its timer with `||` (each
+//              lost race cancels the read), as a real SSE source would.
+//   /sse-split one write of three buffers (one chunk).
+class StreamBody : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        server_ = server::http1_server::create(
+            io_.get_executor(), [this](const incoming_request& req) { return handle(req); });
+        ASSERT_TRUE(server_->listen());
+        thread_ = std::thread([this] {
+            auto guard = asio::make_work_guard(io_);
+            io_.run();
+        });
+    }
+    void TearDown() override {
+        asio::post(io_, [this] {
+            server_->stop();
+            io_.stop();
+        });
+        thread_.join();
+    }
+
+    asio::awaitable<outgoing_response> handle(const incoming_request& req) {
+        outgoing_response res;
+        res.fields.add("Content-Type", "text/event-stream");
+        if (req.target == "/sse") {
+            res.stream_body = [](byte_stream& s) -> asio::awaitable<void> {
+                for (int i = 1; i <= 3; ++i) {
+                    std::string ev = "data: event " + std::to_string(i) + "\n\n";
+                    auto r = co_await write_text(s, ev);
+                    if (!r) {
+                        co_return;
+                    }
+                }
+            };
+        } else if (req.target == "/sse-split") {
+            res.stream_body = [](byte_stream& s) -> asio::awaitable<void> {
+                std::array<asio::const_buffer, 3> b{asio::buffer("ab", 2), asio::buffer("", 0),
+                                                    asio::buffer("cde", 3)};
+                (void)co_await s.write(b);
+                (void)co_await write_text(s, "");  // nothing: no premature last chunk
+            };
+        } else if (req.target == "/sse-until-gone") {
+            res.stream_body = [this](byte_stream& s) -> asio::awaitable<void> {
+                using namespace asio::experimental::awaitable_operators;
+                auto ex = co_await asio::this_coro::executor;
+                std::array<char, 256> buf{};
+                for (int i = 0;; ++i) {
+                    asio::steady_timer tick(ex, std::chrono::milliseconds(5));
+                    auto which =
+                        co_await (s.read_some(buf) || tick.async_wait(asio::use_awaitable));
+                    if (which.index() == 0) {
+                        auto& r = std::get<0>(which);
+                        gone_ = (r && *r == 0) ? 1 : (r ? 3 : 2);  // 1: EOF, 2: error
+                        co_return;
+                    }
+                    std::string ev = "data: tick " + std::to_string(i) + "\n\n";
+                    auto w = co_await write_text(s, ev);
+                    if (!w) {
+                        gone_ = 4;  // noticed by a failed write instead
+                        co_return;
+                    }
+                    ++ticks_;
+                }
+            };
+        } else {
+            res.status = 404;
+            res.stream_body = [](byte_stream&) -> asio::awaitable<void> {  // ignored: not 2xx
+                ADD_FAILURE() << "stream_body ran for a 404";
+                co_return;
+            };
+            res.body = "no such stream";
+        }
+        co_return res;
+    }
+
+    bool wait_gone() {
+        for (int i = 0; i < 1000 && gone_ == 0; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        return gone_ != 0;
+    }
+
+    asio::io_context io_{1};
+    std::shared_ptr<server::http1_server> server_;
+    std::thread thread_;
+    std::atomic<int> gone_{0};
+    std::atomic<int> ticks_{0};
+};
+
+// ------------------------------------------------------------------ HTTP/1.1
+
+// A blocking client socket with a receive timeout (no hangs).
+struct raw_client {
+    asio::io_context io;
+    asio::ip::tcp::socket socket{io};
+
+    explicit raw_client(std::uint16_t port) {
+        socket.connect({asio::ip::make_address("127.0.0.1"), port});
+        timeval tv{10, 0};
+        ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    }
+    void send(std::string_view bytes) { asio::write(socket, asio::buffer(bytes)); }
+    // Reads until `data` contains `marker` (or EOF/timeout).
+    std::string read_until(std::string data, std::string_view marker) {
+        char buf[4096];
+        while (data.find(marker) == std::string::npos) {
+            std::error_code ec;
+            auto n = socket.read_some(asio::buffer(buf), ec);
+            if (ec || n == 0) {
+                break;
+            }
+            data.append(buf, n);
+        }
+        return data;
+    }
+    // Everything until EOF; `eof` says whether it was a clean end.
+    std::string read_all(bool& eof) {
+        std::string data;
+        char buf[4096];
+        for (;;) {
+            std::error_code ec;
+            auto n = socket.read_some(asio::buffer(buf), ec);
+            if (ec || n == 0) {
+                eof = ec == asio::error::eof;
+                return data;
+            }
+            data.append(buf, n);
+        }
+    }
+};
+
+TEST_F(StreamBody, Http1ChunkedEventsThenCleanEndAndClose) {
+    raw_client c(server_->port());
+    c.send("GET /sse HTTP/1.1\r\nHost: x\r\n\r\n");
+    bool eof = false;
+    auto all = c.read_all(eof);
+    EXPECT_TRUE(eof);  // the server closes after the body
+    auto head_end = all.find("\r\n\r\n");
+    ASSERT_NE(head_end, std::string::npos) << all;
+    auto head = all.substr(0, head_end + 4);
+    EXPECT_TRUE(head.starts_with("HTTP/1.1 200 OK\r\n")) << head;
+    EXPECT_NE(head.find("Transfer-Encoding: chunked\r\n"), std::string::npos) << head;
+    EXPECT_NE(head.find("Connection: close\r\n"), std::string::npos) << head;
+    EXPECT_NE(head.find("Content-Type: text/event-stream\r\n"), std::string::npos) << head;
+    EXPECT_EQ(head.find("Content-Length"), std::string::npos) << head;
+    // One chunk per write, then the last chunk.
+    EXPECT_EQ(all.substr(head_end + 4),
+              "f\r\ndata: event 1\n\n\r\n"
+              "f\r\ndata: event 2\n\n\r\n"
+              "f\r\ndata: event 3\n\n\r\n"
+              "0\r\n\r\n");
+}
+
+TEST_F(StreamBody, Http1OneWriteOfSeveralBuffersIsOneChunk) {
+    raw_client c(server_->port());
+    c.send("GET /sse-split HTTP/1.1\r\nHost: x\r\n\r\n");
+    bool eof = false;
+    auto all = c.read_all(eof);
+    EXPECT_TRUE(eof);
+    auto head_end = all.find("\r\n\r\n");
+    ASSERT_NE(head_end, std::string::npos) << all;
+    EXPECT_EQ(all.substr(head_end + 4), "5\r\nabcde\r\n0\r\n\r\n");
+}
+
+TEST_F(StreamBody, Http10GetsUnframedBodyEndingWithTheConnection) {
+    raw_client c(server_->port());
+    c.send("GET /sse HTTP/1.0\r\n\r\n");
+    bool eof = false;
+    auto all = c.read_all(eof);
+    EXPECT_TRUE(eof);
+    auto head_end = all.find("\r\n\r\n");
+    ASSERT_NE(head_end, std::string::npos) << all;
+    EXPECT_EQ(all.substr(0, head_end).find("Transfer-Encoding"), std::string::npos);
+    EXPECT_EQ(all.substr(head_end + 4), "data: event 1\n\ndata: event 2\n\ndata: event 3\n\n");
+}
+
+TEST_F(StreamBody, Http1HeadGetsTheHeadOnly) {
+    raw_client c(server_->port());
+    c.send("HEAD /sse HTTP/1.1\r\nHost: x\r\n\r\n");
+    bool eof = false;
+    auto all = c.read_all(eof);
+    EXPECT_TRUE(eof);
+    EXPECT_TRUE(all.starts_with("HTTP/1.1 200 OK\r\n")) << all;
+    EXPECT_TRUE(all.ends_with("\r\n\r\n")) << all;
+}
+
+TEST_F(StreamBody, Http1OtherStatusIgnoresStreamBody) {
+    raw_client c(server_->port());
+    c.send("GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    bool eof = false;
+    auto all = c.read_all(eof);
+    EXPECT_TRUE(all.starts_with("HTTP/1.1 404 Not Found\r\n")) << all;
+    EXPECT_NE(all.find("Content-Length: 14\r\n"), std::string::npos) << all;
+    EXPECT_TRUE(all.ends_with("\r\n\r\nno such stream")) << all;
+}
+
+TEST_F(StreamBody, Http1ClientCloseIsDetectedByReadSome) {
+    raw_client c(server_->port());
+    // A pipelined second request: read and discarded, never answered.
+    c.send(
+        "GET /sse-until-gone HTTP/1.1\r\nHost: x\r\n\r\n"
+        "GET /sse HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto got = c.read_until({}, "data: tick 2\n\n");
+    ASSERT_NE(got.find("data: tick 2\n\n"), std::string::npos) << got;
+    EXPECT_EQ(got.find("event 1"), std::string::npos);
+    EXPECT_EQ(gone_.load(), 0);  // streaming, not ended by the pipelined bytes
+    c.socket.shutdown(asio::socket_base::shutdown_send);  // FIN
+    ASSERT_TRUE(wait_gone());
+    EXPECT_EQ(gone_.load(), 1);  // read_some() returned 0
+    // The server then ends the body and closes.
+    bool eof = false;
+    auto rest = c.read_all(eof);
+    EXPECT_TRUE(eof);
+    EXPECT_TRUE(rest.ends_with("0\r\n\r\n")) << rest;
+    EXPECT_EQ(rest.find("event 1"), std::string::npos) << rest;
+}
+
+TEST_F(StreamBody, Http1AbortedClientIsDetected) {
+    {
+        raw_client c(server_->port());
+        c.send("GET /sse-until-gone HTTP/1.1\r\nHost: x\r\n\r\n");
+        auto got = c.read_until({}, "data: tick 1\n\n");
+        ASSERT_NE(got.find("data: tick 1\n\n"), std::string::npos) << got;
+        ::linger l{1, 0};  // close with RST
+        ::setsockopt(c.socket.native_handle(), SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    }
+    ASSERT_TRUE(wait_gone());
+    EXPECT_NE(gone_.load(), 3);  // a read error (or a failed write), not data
+}
+
+// ------------------------------------------------------------------ HTTP/2
+
+// corvid's h2::client_session over TCP (h2c, prior knowledge): one GET.
+class h2_get_client {
+  public:
+    explicit h2_get_client(asio::io_context& io) : io_(io), socket_(io), watchdog_(io) {}
+
+    asio::awaitable<bool> connect(std::uint16_t port) {
+        co_await socket_.async_connect({asio::ip::make_address("127.0.0.1"), port},
+                                       asio::use_awaitable);
+        watchdog_.expires_after(std::chrono::seconds(60));  // no hangs
+        watchdog_.async_wait([this](std::error_code ec) {
+            if (!ec) {
+                socket_.close();
+            }
+        });
+        bool ok = co_await flush();
+        co_return ok;
+    }
+    asio::awaitable<bool> flush() {
+        for (;;) {
+            auto out = session_.pending_output();
+            if (out.empty()) {
+                co_return true;
+            }
+            std::error_code ec;
+            co_await asio::async_write(socket_, asio::buffer(out.data(), out.size()),
+                                       asio::redirect_error(asio::use_awaitable, ec));
+            if (ec) {
+                co_return false;
+            }
+            session_.consume_output(out.size());
+        }
+    }
+    asio::awaitable<bool> pump() {
+        std::error_code ec;
+        auto n = co_await socket_.async_read_some(asio::buffer(buf_),
+                                                  asio::redirect_error(asio::use_awaitable, ec));
+        if (ec || n == 0) {
+            co_return false;
+        }
+        if (session_.receive(std::string_view(buf_.data(), n))) {
+            co_return false;
+        }
+        while (auto e = session_.next_event()) {
+            if (auto* r = std::get_if<h2::response_event>(&*e)) {
+                status_ = r->status;
+                fields_ = r->fields;
+                ended_ = ended_ || r->end_stream;
+                head_ended_ = r->end_stream;
+            } else if (auto* d = std::get_if<h2::data_event>(&*e)) {
+                body_.append(d->data);
+                ++data_frames_;
+                session_.consume(d->stream_id, d->data.size());
+                ended_ = ended_ || d->end_stream;
+            } else if (auto* c = std::get_if<h2::stream_closed_event>(&*e)) {
+                closed_ = true;
+                reset_ = c->code;
+            }
+        }
+        bool ok = co_await flush();
+        co_return ok;
+    }
+    asio::awaitable<bool> get(const std::string& path, const std::string& method = "GET") {
+        h2::request_head head;
+        head.method = method;
+        head.scheme = "http";
+        head.authority = "localhost";
+        head.path = path;
+        auto id = session_.submit_request(head, true);
+        if (!id) {
+            co_return false;
+        }
+        id_ = *id;
+        bool ok = co_await flush();
+        co_return ok;
+    }
+    // Pumps until `body_` holds `marker`, or the stream ends.
+    asio::awaitable<bool> until(std::string_view marker) {
+        while (body_.find(marker) == std::string::npos) {
+            if (ended_ || closed_) {
+                co_return false;
+            }
+            bool more = co_await pump();
+            if (!more) {
+                co_return false;
+            }
+        }
+        co_return true;
+    }
+    asio::awaitable<void> until_end() {
+        while (!ended_ && !closed_) {
+            bool more = co_await pump();
+            if (!more) {
+                break;
+            }
+        }
+    }
+    asio::awaitable<bool> reset() {
+        (void)session_.reset_stream(id_, h2::wire_error::cancel);
+        bool ok = co_await flush();
+        co_return ok;
+    }
+    void close() {
+        std::error_code ignored;
+        socket_.close(ignored);
+        watchdog_.cancel();
+    }
+
+    int status_ = 0;
+    headers fields_;
+    std::string body_;
+    int data_frames_ = 0;
+    bool ended_ = false;
+    bool head_ended_ = false;
+    bool closed_ = false;
+    h2::wire_error reset_ = h2::wire_error::no_error;
+
+  private:
+    asio::io_context& io_;
+    asio::ip::tcp::socket socket_;
+    asio::steady_timer watchdog_;
+    h2::client_session session_ = h2::client_session::create().value();
+    std::int32_t id_ = 0;
+    std::array<char, 64 * 1024> buf_{};
+};
+
+TEST_F(StreamBody, Http2DataFramesThenEndStream) {
+    asio::io_context io(1);
+    h2_get_client c(io);
+    test::run(io, [&]() -> asio::awaitable<void> {
+        EXPECT_TRUE(co_await c.connect(server_->port()));
+        EXPECT_TRUE(co_await c.get("/sse"));
+        co_await c.until_end();
+        EXPECT_EQ(c.status_, 200);
+        EXPECT_FALSE(c.head_ended_);
+        EXPECT_FALSE(c.fields_.contains("content-length"));
+        EXPECT_EQ(c.fields_.get("content-type"), "text/event-stream");
+        EXPECT_TRUE(c.ended_);  // END_STREAM, not a reset
+        EXPECT_EQ(c.reset_, h2::wire_error::no_error);
+        EXPECT_EQ(c.body_, "data: event 1\n\ndata: event 2\n\ndata: event 3\n\n");
+        EXPECT_GE(c.data_frames_, 1);  // writes may share DATA frames
+        c.close();
+    }());
+}
+
+TEST_F(StreamBody, Http2HeadEndsWithTheHeaders) {
+    asio::io_context io(1);
+    h2_get_client c(io);
+    test::run(io, [&]() -> asio::awaitable<void> {
+        EXPECT_TRUE(co_await c.connect(server_->port()));
+        EXPECT_TRUE(co_await c.get("/sse", "HEAD"));
+        co_await c.until_end();
+        EXPECT_EQ(c.status_, 200);
+        EXPECT_TRUE(c.head_ended_);
+        EXPECT_EQ(c.body_, "");
+        c.close();
+    }());
+}
+
+TEST_F(StreamBody, Http2ResetStreamIsDetectedByReadSome) {
+    asio::io_context io(1);
+    h2_get_client c(io);
+    test::run(io, [&]() -> asio::awaitable<void> {
+        EXPECT_TRUE(co_await c.connect(server_->port()));
+        EXPECT_TRUE(co_await c.get("/sse-until-gone"));
+        EXPECT_TRUE(co_await c.until("data: tick 2\n\n"));
+        EXPECT_EQ(gone_.load(), 0);
+        EXPECT_TRUE(co_await c.reset());
+        // The connection stays usable: another stream works meanwhile.
+        EXPECT_TRUE(co_await c.get("/sse"));
+        c.body_.clear();
+        c.ended_ = c.closed_ = false;
+        co_await c.until_end();
+        EXPECT_TRUE(c.body_.ends_with("data: event 3\n\n")) << c.body_;
+        c.close();
+    }());
+    ASSERT_TRUE(wait_gone());
+    EXPECT_EQ(gone_.load(), 2);  // read_some() failed (stream_reset)
+}
+
+TEST_F(StreamBody, Http2ConnectionEndIsDetectedByReadSome) {
+    asio::io_context io(1);
+    h2_get_client c(io);
+    test::run(io, [&]() -> asio::awaitable<void> {
+        EXPECT_TRUE(co_await c.connect(server_->port()));
+        EXPECT_TRUE(co_await c.get("/sse-until-gone"));
+        EXPECT_TRUE(co_await c.until("data: tick 1\n\n"));
+        c.close();
+    }());
+    ASSERT_TRUE(wait_gone());
+    EXPECT_NE(gone_.load(), 3);
+    EXPECT_GE(ticks_.load(), 2);
+}
+
+}  // namespace
+}  // namespace corvid
