@@ -288,8 +288,25 @@ asio::awaitable<result<void>> websocket_session::send(ws::message_type type,
         std::error_code ignored;
         co_await drained_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
     }
+    if (auto ec = enqueue(type, data)) {
+        co_return ec;
+    }
+    co_return result<void>{};
+}
+
+std::error_code websocket_session::try_send(ws::message_type type, std::string_view data) {
     if (!is_open()) {
-        co_return make_error_code(websocket_errc::closed);
+        return make_error_code(websocket_errc::closed);
+    }
+    if (codec_.buffered_output() >= options_.max_queued_bytes) {
+        return make_error_code(websocket_errc::queue_full);
+    }
+    return enqueue(type, data);
+}
+
+std::error_code websocket_session::enqueue(ws::message_type type, std::string_view data) {
+    if (!is_open()) {
+        return make_error_code(websocket_errc::closed);
     }
     std::error_code ec;
     if (deflater_ && deflater_->should_compress(data.size())) {
@@ -298,17 +315,18 @@ asio::awaitable<result<void>> websocket_session::send(ws::message_type type,
         }
         compressed_.clear();
         if (auto r = deflater_->compress(ws::codec::as_bytes(data), true, compressed_); !r) {
-            co_return fail(r.error(), ws::close_code::internal_error);
+            return fail(r.error(), ws::close_code::internal_error);
         }
         ec = codec_.send_message(type, compressed_, true);
     } else {
         ec = codec_.send_message(type, ws::codec::as_bytes(data));
     }
     if (ec) {
-        co_return ec;
+        return ec;
     }
+    ++messages_sent_;
     wake_writer();
-    co_return result<void>{};
+    return {};
 }
 
 asio::awaitable<result<websocket_message>> websocket_session::receive() {
@@ -438,6 +456,7 @@ asio::awaitable<void> websocket_session::writer() {
                 break;
             }
             codec_.consume_output(out.size());
+            bytes_sent_ += out.size();
             drained_.cancel();
             continue;
         }

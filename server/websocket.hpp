@@ -38,7 +38,8 @@
 // - send() queues one message; the bytes queued and not yet written are
 //   bounded by websocket_options::max_queued_bytes: a send() that finds the
 //   queue at or over it waits until the writer has drained it below (one
-//   message may pass the bound by its own size).
+//   message may pass the bound by its own size). try_send() never waits: it
+//   fails with websocket_errc::queue_full instead and queues nothing.
 // - close(code, reason) starts the closing handshake; the session ends when
 //   the peer's close arrives (receive() then returns websocket_errc::closed)
 //   or after close_timeout. When the websocket_handler returns without
@@ -159,6 +160,18 @@ class websocket_session : public std::enable_shared_from_this<websocket_session>
         return send(ws::message_type::binary, data);
     }
 
+    /// send() that never suspends, for fan-out (one slow client must not
+    /// hold up a broadcast): queues the message exactly as send() does
+    /// (compressed likewise) when queued_bytes() < max_queued_bytes, and
+    /// otherwise queues nothing and returns websocket_errc::queue_full (the
+    /// caller decides: drop the message, or close/abort the session). One
+    /// message may pass the bound by its own size, as with send(). `data`
+    /// is copied before it returns. Errors: queue_full; closed (a close was
+    /// sent, or the session is over); a deflate failure (the session is
+    /// then failed with 1011). Callable from any coroutine or callback on
+    /// the session's executor, also while a send() waits.
+    std::error_code try_send(ws::message_type type, std::string_view data);
+
     /// Sends a ping (payload at most 125 bytes). Errors as send(), plus
     /// control_frame_too_long.
     std::error_code ping(std::string_view payload = {});
@@ -188,6 +201,15 @@ class websocket_session : public std::enable_shared_from_this<websocket_session>
     int http_version() const noexcept { return version_; }
     /// Bytes queued for sending and not yet written.
     std::size_t queued_bytes() const noexcept { return codec_.buffered_output(); }
+    /// The bound of queued_bytes() (websocket_options::max_queued_bytes).
+    std::size_t max_queued_bytes() const noexcept { return options_.max_queued_bytes; }
+    /// Data messages queued by send() and try_send() so far (not pings or
+    /// closes; queued is not yet written: a connection that breaks loses
+    /// what was still queued).
+    std::uint64_t messages_sent() const noexcept { return messages_sent_; }
+    /// Bytes written to the transport so far: every frame, on the wire
+    /// (after compression and framing).
+    std::uint64_t bytes_sent() const noexcept { return bytes_sent_; }
 
     /// Runs the session over its stream: starts the writer (and keepalive),
     /// awaits `handler`, then completes the closing handshake and returns
@@ -199,6 +221,8 @@ class websocket_session : public std::enable_shared_from_this<websocket_session>
     asio::awaitable<void> writer();
     asio::awaitable<void> keepalive();
     std::error_code fail(std::error_code ec, std::uint16_t close_code);
+    /// Queues one message (compressing it if due); never suspends.
+    std::error_code enqueue(ws::message_type type, std::string_view data);
     void wake_writer() { write_signal_.cancel(); }
 
     asio::any_io_executor executor_;
@@ -230,6 +254,8 @@ class websocket_session : public std::enable_shared_from_this<websocket_session>
     std::uint16_t peer_code_ = 1006;
     std::string peer_reason_;
     std::chrono::steady_clock::time_point last_received_;
+    std::uint64_t messages_sent_ = 0;
+    std::uint64_t bytes_sent_ = 0;
 };
 
 /// What runs a session once the handshake is done.

@@ -219,6 +219,8 @@ enum class websocket_errc {
     handshake_extension,           ///< the server accepted an extension or parameter not offered
     handshake_subprotocol,         ///< the server chose a subprotocol not offered
     extended_connect_unsupported,  ///< HTTP/2 required, but no SETTINGS_ENABLE_CONNECT_PROTOCOL
+    // Use (server), appended to keep the values above stable.
+    queue_full,  ///< try_send(): the send queue is at its bound; nothing was queued
 };
 const std::error_category& websocket_category() noexcept;
 inline std::error_code make_error_code(websocket_errc e) noexcept {

@@ -68,6 +68,9 @@ class websocket_errc_category_impl final : public std::error_category {
             case websocket_errc::extended_connect_unsupported:
                 return "the server's HTTP/2 connection does not allow WebSockets (no "
                        "SETTINGS_ENABLE_CONNECT_PROTOCOL); use HTTP/1.1 (--http1.1)";
+            case websocket_errc::queue_full:
+                return "the WebSocket send queue is full (the peer reads too slowly); the "
+                       "message was not queued";
         }
         return "unknown corvid.websocket error";
     }
