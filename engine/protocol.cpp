@@ -1121,7 +1121,8 @@ result<client_op> decode_json(std::string_view text, bool publish_request, conte
     }
     envelope<element> env;
     const std::size_t mark = cx.keys.size();
-    for (const auto field : root.get_object().value_unsafe()) {
+    const simdjson::dom::object members = root.get_object().value_unsafe();
+    for (const auto field : members) {
         cx.keys.push_back(field.key);
         env.take(field.key, field.value);
     }
