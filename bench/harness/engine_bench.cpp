@@ -381,6 +381,8 @@ void run_connect_part(std::vector<std::unique_ptr<server_process>>& servers,
                       const std::vector<server_def>& defs, const part_settings& ps,
                       int generator_cpu, const std::string& token,
                       std::map<std::string, server_series>& out) {
+    // The sequential connects run on this thread: on the generator's CPU.
+    const spawn_affinity pinned(generator_cpu);
     for (int r = 0; r < ps.warmup + ps.rounds; ++r) {
         for (const std::size_t i : round_order(static_cast<std::size_t>(r), servers.size())) {
             const engine::target t{defs[i].name, servers[i]->port(), "/ws"};
@@ -820,7 +822,9 @@ int run_engine(const workload_options& o, const std::string& which) {
        << " vs the other servers, the engine protocol's hot path on loopback\n\n";
     md << "Measured by `corvid-bench " << which << (o.quick ? " --quick" : "")
        << "` (bench/harness/engine_bench.cpp, engine_load.cpp); raw samples in `"
-       << fs::path(json_path).filename().string() << "`. Method below the tables.\n\n";
+       << fs::path(json_path).filename().string()
+       << "`. Method below the tables; where the servers' time goes (perf, syscall counts): "
+          "[engine.profile.md](engine.profile.md).\n\n";
     md << "- commit " << env.commit << (env.dirty ? " (with uncommitted changes)" : "") << ", "
        << env.compiler << ", " << env.build_type << "\n";
     md << "- " << env.cpu_model << ", " << env.cores << " CPUs, " << env.kernel << "\n";

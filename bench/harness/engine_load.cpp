@@ -218,7 +218,7 @@ std::string make_jwt(std::string_view secret) {
     const std::string header = base64url(R"({"alg":"HS256","typ":"JWT"})");
     const std::string claims =
         base64url(R"({"sub":"corvid-bench","iat":)" + std::to_string(now) + R"(,"exp":)" +
-                  std::to_string(now + 3600) + R"(,"channels":["*"],"publish":["*"]})");
+                  std::to_string(now + 3600) + R"(,"channels":["**"],"publish":["**"]})");
     const std::string signing_input = header + "." + claims;
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int mac_len = 0;

@@ -37,7 +37,8 @@ namespace corvid::bench::engine {
 
 /// An HS256 JWT signed with `secret` (BoringSSL's HMAC-SHA256): header
 /// {"alg":"HS256","typ":"JWT"}, claims sub "corvid-bench", iat now, exp now +
-/// 1 hour, channels and publish ["*"] (corvid-server's permission claims).
+/// 1 hour, channels and publish ["**"] (corvid-server's permission claims:
+/// every channel).
 std::string make_jwt(std::string_view secret);
 
 /// A server under load.
