@@ -255,8 +255,24 @@ void http1_server::stop() {
     stopped_ = true;
     std::error_code ignored;
     acceptor_.close(ignored);
-    for (auto* s : std::set<net::stream*>(live_)) {
+    for (auto& [s, conn] : std::map<net::stream*, live_connection*>(live_)) {
         s->close();
+    }
+}
+
+void http1_server::stop_accepting() {
+    draining_ = true;
+    std::error_code ignored;
+    acceptor_.close(ignored);
+    for (auto& [s, conn] : std::map<net::stream*, live_connection*>(live_)) {
+        if (live_.count(s) == 0) {
+            continue;  // ended meanwhile
+        }
+        if (conn->idle) {
+            s->close();
+        } else if (conn->drain) {
+            conn->drain();
+        }
     }
 }
 
@@ -304,18 +320,44 @@ asio::awaitable<void> http1_server::accept_loop() {
 void http1_server::on_accepted(asio::ip::tcp::socket socket) {
     ++accepted_;
     std::error_code ec;
+    auto peer = socket.remote_endpoint(ec).address();
+    if (peer.is_v6() && peer.to_v6().is_v4_mapped()) {
+        peer = asio::ip::make_address_v4(asio::ip::v4_mapped, peer.to_v6());
+    }
+    std::string remote = ec ? std::string() : peer.to_string();
+    connection_permit permit;
+    if (options_.limiter) {
+        permit = options_.limiter->acquire(remote);
+        if (!permit) {
+            ++refused_;
+            if (!tls_) {
+                // Best effort, never blocking: one send into the empty
+                // socket buffer; nothing is read.
+                static constexpr std::string_view busy =
+                    "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+                    "Retry-After: 1\r\nConnection: close\r\n\r\n";
+                (void)::send(socket.native_handle(), busy.data(), busy.size(),
+                             MSG_DONTWAIT | MSG_NOSIGNAL);
+            }
+            socket.close(ec);
+            return;
+        }
+    }
     socket.set_option(asio::ip::tcp::no_delay(true), ec);
     asio::co_spawn(
         executor_,
-        [self = shared_from_this(), s = std::move(socket)]() mutable {
-            return self->serve(std::move(s));
+        [self = shared_from_this(), s = std::move(socket), r = std::move(remote),
+         p = std::move(permit)]() mutable {
+            return self->serve(std::move(s), std::move(r), std::move(p));
         },
         asio::detached);
 }
 
-asio::awaitable<void> http1_server::serve(asio::ip::tcp::socket socket) {
+asio::awaitable<void> http1_server::serve(asio::ip::tcp::socket socket, std::string remote,
+                                          [[maybe_unused]] connection_permit permit) {
+    // `permit` (if any) holds this connection's place in the limiter until
+    // we return, upgraded or streaming connections included.
     std::error_code ignored;
-    std::string remote = socket.remote_endpoint(ignored).address().to_string();
     std::unique_ptr<net::stream> stream;
     tls::tls_stream* tls = nullptr;
     if (tls_) {
@@ -326,23 +368,19 @@ asio::awaitable<void> http1_server::serve(asio::ip::tcp::socket socket) {
         stream = std::make_unique<net::tcp_stream>(std::move(socket));
     }
     auto* raw = stream.get();
-    live_.insert(raw);
+    live_connection conn;
+    live_.emplace(raw, &conn);
     struct unregister {
-        std::set<net::stream*>& live;
+        std::map<net::stream*, live_connection*>& live;
         net::stream* s;
         ~unregister() { live.erase(s); }
     } guard{live_, raw};
     if (stopped_) {
         co_return;
     }
-    if (tls) {
-        if (auto hs = co_await tls->handshake_server(); !hs) {
-            stream->close();
-            co_return;
-        }
-    }
 
-    // Idle keep-alive connections are closed after idle_timeout.
+    // Idle connections are closed after idle_timeout: from accept (the TLS
+    // handshake and the first request head included) and between requests.
     asio::steady_timer idle(executor_);
     auto arm_idle = [&] {
         idle.expires_after(options_.idle_timeout);
@@ -352,21 +390,35 @@ asio::awaitable<void> http1_server::serve(asio::ip::tcp::socket socket) {
             }
         });
     };
+    arm_idle();
+    if (tls) {
+        if (auto hs = co_await tls->handshake_server(); !hs) {
+            stream->close();
+            co_return;
+        }
+    }
 
     std::string buffer(64 * 1024, '\0');
     std::size_t begin = 0;
     std::size_t end = 0;
     if (options_.http2 && tls != nullptr && tls->info().alpn == "h2") {
-        co_await serve_h2(*stream, {});
+        idle.cancel();
+        co_await serve_h2(*stream, {}, conn, remote);
         co_return;
     }
     if (options_.http2 && tls == nullptr) {
         // h2c with prior knowledge: the connection opens with the preface.
         static constexpr std::string_view preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+        conn.idle = true;
+        if (draining_) {
+            stream->close();
+            co_return;
+        }
         while (end < preface.size() &&
                std::string_view(buffer.data(), end) == preface.substr(0, end)) {
             auto n =
                 co_await stream->read_some(std::span(buffer.data() + end, buffer.size() - end));
+            conn.idle = false;
             if (!n || *n == 0) {
                 stream->close();
                 co_return;
@@ -374,7 +426,8 @@ asio::awaitable<void> http1_server::serve(asio::ip::tcp::socket socket) {
             end += *n;
         }
         if (std::string_view(buffer.data(), std::min(end, preface.size())) == preface) {
-            co_await serve_h2(*stream, buffer.substr(0, end));
+            idle.cancel();
+            co_await serve_h2(*stream, buffer.substr(0, end), conn, remote);
             co_return;
         }
     }
@@ -390,6 +443,12 @@ asio::awaitable<void> http1_server::serve(asio::ip::tcp::socket socket) {
         bool have_head = false;
         bool done = false;
         bool sent_continue = false;
+        bool started = begin < end;  // a byte of this request is here
+        if (!started && draining_) {
+            // Between requests: stop_accepting() closes the connection here.
+            stream->close();
+            co_return;
+        }
         arm_idle();
         while (!done) {
             // Parse even with no new bytes: after the head, a body-less
@@ -452,13 +511,16 @@ asio::awaitable<void> http1_server::serve(asio::ip::tcp::socket socket) {
                 end -= begin;
                 begin = 0;
             }
+            conn.idle = !started;
             auto n =
                 co_await stream->read_some(std::span(buffer.data() + end, buffer.size() - end));
+            conn.idle = false;
             if (!n || *n == 0) {
                 idle.cancel();
                 stream->close();
                 co_return;
             }
+            started = true;
             end += *n;
         }
         (void)have_head;
@@ -511,7 +573,7 @@ asio::awaitable<void> http1_server::serve(asio::ip::tcp::socket socket) {
             stream->close();
             co_return;
         }
-        const bool keep_alive = parser.keep_alive() && !res.close && !res.until_close;
+        const bool keep_alive = parser.keep_alive() && !res.close && !res.until_close && !draining_;
         if (!keep_alive && !res.until_close && !res.fields.contains("Connection")) {
             res.fields.add("Connection", "close");
         }

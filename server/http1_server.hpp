@@ -17,8 +17,8 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
-#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -31,6 +31,7 @@
 #include "corvid/result.hpp"
 #include "net/stream.hpp"
 #include "proto/h1/parser_types.hpp"
+#include "server/limits.hpp"
 #include "tls/context.hpp"
 
 namespace corvid::server {
@@ -138,9 +139,26 @@ struct outgoing_response {
 using handler = std::function<asio::awaitable<outgoing_response>(const incoming_request&)>;
 
 struct server_options {
+    /// Request head limits, on both HTTP versions. HTTP/1.1: a head over
+    /// max_header_bytes gets 431, more than max_fields fields 400 (then the
+    /// connection closes). HTTP/2: max_header_bytes is advertised as
+    /// SETTINGS_MAX_HEADER_LIST_SIZE and enforced (RFC 9113 accounting,
+    /// name + value + 32 per field), max_fields likewise; a request over
+    /// either is reset (the connection goes on). max_body_bytes is ignored
+    /// here: see max_request_body.
     h1::parser_limits limits;
+    /// Request body bytes (after chunked decoding), on both versions:
+    /// HTTP/1.1 answers 413 and closes; HTTP/2 resets the stream
+    /// (REFUSED_STREAM).
     std::uint64_t max_request_body = 16 * 1024 * 1024;
-    std::chrono::milliseconds idle_timeout{30'000};  ///< keep-alive connections
+    /// How long a connection may sit without a request in progress, on both
+    /// versions. HTTP/1.1: from accept (or the end of the previous
+    /// response) until a request head is complete, so a slow head counts
+    /// too; then closed without an answer. HTTP/2: no bytes received and no
+    /// stream open for this long; then GOAWAY and close. Upgraded and
+    /// streamed-body connections are not subject to it (the WebSocket has
+    /// its own keepalive).
+    std::chrono::milliseconds idle_timeout{30'000};
     /// Serve HTTP/2 too: over TLS when ALPN selects "h2" (list "h2" in the
     /// server context's ALPN), and over plain TCP when a connection opens
     /// with the HTTP/2 preface (h2c with prior knowledge).
@@ -156,6 +174,17 @@ struct server_options {
     /// the same address and port and the kernel spreads new connections
     /// among them. Every server on the port must set it.
     bool reuse_port = false;
+    /// Connection limits (server/limits.hpp), shared by every server that
+    /// should count together; null: none. Checked right after accept, before
+    /// the TLS handshake or any read. A connection over a limit is closed at
+    /// once; on plain TCP it first gets, best effort (one non-blocking send,
+    /// nothing read), `HTTP/1.1 503 Service Unavailable` with Retry-After: 1,
+    /// Connection: close and an empty body (an HTTP/2 prior-knowledge client
+    /// sees a protocol error instead); a TLS connection is closed without a
+    /// word (no handshake is spent on it). Admitted connections hold their
+    /// place until they end, upgraded (WebSocket) and streaming ones
+    /// included.
+    std::shared_ptr<connection_limiter> limiter;
 };
 
 class http1_server : public std::enable_shared_from_this<http1_server> {
@@ -171,20 +200,40 @@ class http1_server : public std::enable_shared_from_this<http1_server> {
     result<void> listen(const std::string& address = "127.0.0.1", std::uint16_t port = 0);
     /// Stops accepting and closes every open connection.
     void stop();
+    /// Stops accepting (closes the listening socket; with reuse_port, the
+    /// other servers on the port get the new connections) and lets open
+    /// connections finish: HTTP/1.1 connections idle between requests are
+    /// closed now, busy ones after their current response (which says
+    /// Connection: close); HTTP/2 connections get GOAWAY (NO_ERROR: their
+    /// open streams finish, new ones are refused) and are closed once no
+    /// stream is open; upgraded WebSockets and streamed bodies go on until
+    /// they end. stop() still closes everything. listen() may not be called
+    /// again.
+    void stop_accepting();
 
     std::uint16_t port() const noexcept { return port_; }
     std::size_t connections_accepted() const noexcept { return accepted_; }
     std::size_t requests_served() const noexcept { return served_; }
     std::size_t open_connections() const noexcept { return live_.size(); }
+    /// Connections closed right after accept by server_options::limiter.
+    std::size_t connections_refused() const noexcept { return refused_; }
 
   private:
+    // What stop_accepting() needs to know about an open connection.
+    struct live_connection {
+        bool idle = false;            // HTTP/1.1, waiting for a request's first byte
+        std::function<void()> drain;  // HTTP/2: GOAWAY, close when no stream is open
+    };
+
     http1_server(asio::any_io_executor executor, handler h,
                  std::shared_ptr<tls::server_context> tls, server_options options);
     asio::awaitable<void> accept_loop();
     void on_accepted(asio::ip::tcp::socket socket);
-    asio::awaitable<void> serve(asio::ip::tcp::socket socket);
+    asio::awaitable<void> serve(asio::ip::tcp::socket socket, std::string remote,
+                                connection_permit permit);
     /// Serves one HTTP/2 connection; `received` holds bytes already read.
-    asio::awaitable<void> serve_h2(net::stream& stream, std::string received);
+    asio::awaitable<void> serve_h2(net::stream& stream, std::string received, live_connection& conn,
+                                   std::string remote);
 
     asio::any_io_executor executor_;
     handler handler_;
@@ -194,8 +243,10 @@ class http1_server : public std::enable_shared_from_this<http1_server> {
     std::uint16_t port_ = 0;
     std::size_t accepted_ = 0;
     std::size_t served_ = 0;
+    std::size_t refused_ = 0;
     bool stopped_ = false;
-    std::set<net::stream*> live_;  // open connections, closed by stop()
+    bool draining_ = false;                          // stop_accepting() was called
+    std::map<net::stream*, live_connection*> live_;  // open connections, closed by stop()
 };
 
 /// Whether `res`, answering a request with `method`, has a streamed body

@@ -51,9 +51,22 @@ struct h2_connection_state {
     std::map<std::int32_t, std::shared_ptr<h2_tunnel>> tunnels;           // CONNECT streams
     bool closed = false;
     bool writer_exited = false;
+    bool draining = false;  // GOAWAY sent: the writer closes once no stream is open
     std::shared_ptr<asio::steady_timer> writer_exit;  // cancelled when the writer ends
+    std::chrono::steady_clock::time_point last_read = std::chrono::steady_clock::now();
+    asio::steady_timer idle_timer{executor};  // the idle_timeout watch
 
     void wake_writer() { write_signal.cancel(); }
+    // GOAWAY (NO_ERROR): open streams finish, new ones are refused, and the
+    // connection closes once none is open.
+    void drain() {
+        if (closed || draining) {
+            return;
+        }
+        draining = true;
+        (void)session.goaway(h2::wire_error::no_error);
+        wake_writer();
+    }
 };
 
 // Queues `bytes` on a stream, waiting while its send buffer is full.
@@ -356,10 +369,21 @@ asio::awaitable<void> respond(std::shared_ptr<h2_connection_state> st, std::int3
 
 }  // namespace
 
-asio::awaitable<void> http1_server::serve_h2(net::stream& stream, std::string received) {
+asio::awaitable<void> http1_server::serve_h2(net::stream& stream, std::string received,
+                                             live_connection& conn, std::string remote) {
     h2::server_options opts;
     opts.limits.max_concurrent_streams = options_.max_concurrent_streams;
     opts.enable_connect_protocol = options_.enable_connect_protocol;
+    // The request head limits of HTTP/1.1, advertised and enforced.
+    const auto max_list = static_cast<std::uint32_t>(
+        std::min<std::size_t>(options_.limits.max_header_bytes, 0xffffffffu));
+    opts.limits.max_header_list_size = max_list;
+    opts.limits.max_header_fields = options_.limits.max_fields;
+    for (auto& setting : opts.settings) {
+        if (setting.id == h2::setting_id::max_header_list_size) {
+            setting.value = max_list;
+        }
+    }
     auto created = h2::server_session::create(opts);
     if (!created) {
         stream.close();
@@ -367,9 +391,40 @@ asio::awaitable<void> http1_server::serve_h2(net::stream& stream, std::string re
     }
     auto st = std::make_shared<h2_connection_state>(executor_, std::move(*created));
     std::error_code ignored;
-    std::string remote = stream.socket().remote_endpoint(ignored).address().to_string();
     const bool is_tls = tls_ != nullptr;
     auto self = shared_from_this();
+    // stop_accepting() drains the connection; so does idle_timeout.
+    conn.drain = [st] { st->drain(); };
+    struct forget_drain {
+        live_connection& c;
+        ~forget_drain() { c.drain = nullptr; }
+    } forget{conn};
+    if (draining_) {
+        st->drain();
+    }
+    asio::co_spawn(
+        executor_,
+        [st, timeout = options_.idle_timeout]() -> asio::awaitable<void> {
+            using clock = std::chrono::steady_clock;
+            for (;;) {
+                const auto deadline = st->last_read + timeout;
+                if (clock::now() < deadline) {
+                    st->idle_timer.expires_at(deadline);
+                } else {
+                    st->idle_timer.expires_after(timeout);  // streams open: look again later
+                }
+                std::error_code e;
+                co_await st->idle_timer.async_wait(asio::redirect_error(asio::use_awaitable, e));
+                if (st->closed || st->draining) {
+                    co_return;
+                }
+                if (clock::now() - st->last_read >= timeout && st->session.open_streams() == 0) {
+                    st->drain();
+                    co_return;
+                }
+            }
+        },
+        asio::detached);
 
     // The writer: sends queued frames, wakes handlers whose buffers drained.
     // It uses `stream`, so serve_h2 returns only after it has ended.
@@ -408,6 +463,13 @@ asio::awaitable<void> http1_server::serve_h2(net::stream& stream, std::string re
                 if (st->closed) {
                     co_return;
                 }
+                if (st->draining && st->session.open_streams() == 0) {
+                    // GOAWAY written and nothing left open: end the
+                    // connection (the reader's read fails and it cleans up).
+                    st->closed = true;
+                    stream.close();
+                    co_return;
+                }
                 st->write_signal.expires_at(asio::steady_timer::time_point::max());
                 std::error_code e;
                 co_await st->write_signal.async_wait(asio::redirect_error(asio::use_awaitable, e));
@@ -436,6 +498,7 @@ asio::awaitable<void> http1_server::serve_h2(net::stream& stream, std::string re
                 break;
             }
             input = std::string_view(buffer.get(), *n);
+            st->last_read = std::chrono::steady_clock::now();
         }
         pending = {};
         auto ec = st->session.receive(input);
@@ -535,6 +598,7 @@ asio::awaitable<void> http1_server::serve_h2(net::stream& stream, std::string re
     asio::steady_timer grace(executor_, std::chrono::milliseconds(20));
     co_await grace.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
     st->closed = true;
+    st->idle_timer.cancel();
     for (auto& [id, w] : st->blocked) {
         w->cancel();
     }

@@ -26,6 +26,7 @@
 #include <asio/write.hpp>
 
 #include "proto/h2/session.hpp"
+#include "server/h2_test_client.hpp"
 #include "server/http1_server.hpp"
 #include "support/async.hpp"
 
@@ -277,134 +278,9 @@ TEST_F(StreamBody, Http1AbortedClientIsDetected) {
 
 // ------------------------------------------------------------------ HTTP/2
 
-// corvid's h2::client_session over TCP (h2c, prior knowledge): one GET.
-class h2_get_client {
-  public:
-    explicit h2_get_client(asio::io_context& io) : io_(io), socket_(io), watchdog_(io) {}
-
-    asio::awaitable<bool> connect(std::uint16_t port) {
-        co_await socket_.async_connect({asio::ip::make_address("127.0.0.1"), port},
-                                       asio::use_awaitable);
-        watchdog_.expires_after(std::chrono::seconds(60));  // no hangs
-        watchdog_.async_wait([this](std::error_code ec) {
-            if (!ec) {
-                socket_.close();
-            }
-        });
-        bool ok = co_await flush();
-        co_return ok;
-    }
-    asio::awaitable<bool> flush() {
-        for (;;) {
-            auto out = session_.pending_output();
-            if (out.empty()) {
-                co_return true;
-            }
-            std::error_code ec;
-            co_await asio::async_write(socket_, asio::buffer(out.data(), out.size()),
-                                       asio::redirect_error(asio::use_awaitable, ec));
-            if (ec) {
-                co_return false;
-            }
-            session_.consume_output(out.size());
-        }
-    }
-    asio::awaitable<bool> pump() {
-        std::error_code ec;
-        auto n = co_await socket_.async_read_some(asio::buffer(buf_),
-                                                  asio::redirect_error(asio::use_awaitable, ec));
-        if (ec || n == 0) {
-            co_return false;
-        }
-        if (session_.receive(std::string_view(buf_.data(), n))) {
-            co_return false;
-        }
-        while (auto e = session_.next_event()) {
-            if (auto* r = std::get_if<h2::response_event>(&*e)) {
-                status_ = r->status;
-                fields_ = r->fields;
-                ended_ = ended_ || r->end_stream;
-                head_ended_ = r->end_stream;
-            } else if (auto* d = std::get_if<h2::data_event>(&*e)) {
-                body_.append(d->data);
-                ++data_frames_;
-                session_.consume(d->stream_id, d->data.size());
-                ended_ = ended_ || d->end_stream;
-            } else if (auto* c = std::get_if<h2::stream_closed_event>(&*e)) {
-                closed_ = true;
-                reset_ = c->code;
-            }
-        }
-        bool ok = co_await flush();
-        co_return ok;
-    }
-    asio::awaitable<bool> get(const std::string& path, const std::string& method = "GET") {
-        h2::request_head head;
-        head.method = method;
-        head.scheme = "http";
-        head.authority = "localhost";
-        head.path = path;
-        auto id = session_.submit_request(head, true);
-        if (!id) {
-            co_return false;
-        }
-        id_ = *id;
-        bool ok = co_await flush();
-        co_return ok;
-    }
-    // Pumps until `body_` holds `marker`, or the stream ends.
-    asio::awaitable<bool> until(std::string_view marker) {
-        while (body_.find(marker) == std::string::npos) {
-            if (ended_ || closed_) {
-                co_return false;
-            }
-            bool more = co_await pump();
-            if (!more) {
-                co_return false;
-            }
-        }
-        co_return true;
-    }
-    asio::awaitable<void> until_end() {
-        while (!ended_ && !closed_) {
-            bool more = co_await pump();
-            if (!more) {
-                break;
-            }
-        }
-    }
-    asio::awaitable<bool> reset() {
-        (void)session_.reset_stream(id_, h2::wire_error::cancel);
-        bool ok = co_await flush();
-        co_return ok;
-    }
-    void close() {
-        std::error_code ignored;
-        socket_.close(ignored);
-        watchdog_.cancel();
-    }
-
-    int status_ = 0;
-    headers fields_;
-    std::string body_;
-    int data_frames_ = 0;
-    bool ended_ = false;
-    bool head_ended_ = false;
-    bool closed_ = false;
-    h2::wire_error reset_ = h2::wire_error::no_error;
-
-  private:
-    asio::io_context& io_;
-    asio::ip::tcp::socket socket_;
-    asio::steady_timer watchdog_;
-    h2::client_session session_ = h2::client_session::create().value();
-    std::int32_t id_ = 0;
-    std::array<char, 64 * 1024> buf_{};
-};
-
 TEST_F(StreamBody, Http2DataFramesThenEndStream) {
     asio::io_context io(1);
-    h2_get_client c(io);
+    test::h2_get_client c(io);
     test::run(io, [&]() -> asio::awaitable<void> {
         EXPECT_TRUE(co_await c.connect(server_->port()));
         EXPECT_TRUE(co_await c.get("/sse"));
@@ -423,7 +299,7 @@ TEST_F(StreamBody, Http2DataFramesThenEndStream) {
 
 TEST_F(StreamBody, Http2HeadEndsWithTheHeaders) {
     asio::io_context io(1);
-    h2_get_client c(io);
+    test::h2_get_client c(io);
     test::run(io, [&]() -> asio::awaitable<void> {
         EXPECT_TRUE(co_await c.connect(server_->port()));
         EXPECT_TRUE(co_await c.get("/sse", "HEAD"));
@@ -437,7 +313,7 @@ TEST_F(StreamBody, Http2HeadEndsWithTheHeaders) {
 
 TEST_F(StreamBody, Http2ResetStreamIsDetectedByReadSome) {
     asio::io_context io(1);
-    h2_get_client c(io);
+    test::h2_get_client c(io);
     test::run(io, [&]() -> asio::awaitable<void> {
         EXPECT_TRUE(co_await c.connect(server_->port()));
         EXPECT_TRUE(co_await c.get("/sse-until-gone"));
@@ -446,8 +322,6 @@ TEST_F(StreamBody, Http2ResetStreamIsDetectedByReadSome) {
         EXPECT_TRUE(co_await c.reset());
         // The connection stays usable: another stream works meanwhile.
         EXPECT_TRUE(co_await c.get("/sse"));
-        c.body_.clear();
-        c.ended_ = c.closed_ = false;
         co_await c.until_end();
         EXPECT_TRUE(c.body_.ends_with("data: event 3\n\n")) << c.body_;
         c.close();
@@ -458,7 +332,7 @@ TEST_F(StreamBody, Http2ResetStreamIsDetectedByReadSome) {
 
 TEST_F(StreamBody, Http2ConnectionEndIsDetectedByReadSome) {
     asio::io_context io(1);
-    h2_get_client c(io);
+    test::h2_get_client c(io);
     test::run(io, [&]() -> asio::awaitable<void> {
         EXPECT_TRUE(co_await c.connect(server_->port()));
         EXPECT_TRUE(co_await c.get("/sse-until-gone"));
