@@ -323,6 +323,8 @@ struct server_series {
     /// Concurrent connects: per round, every connection's latency (µs).
     std::vector<std::vector<double>> concurrent;
     std::vector<burst_sample> burst;
+    /// Broadcast, one publication at a time (window 1): fan-out latency.
+    std::vector<burst_sample> fanout;
 };
 
 struct part_result {
@@ -375,6 +377,10 @@ struct part_settings {
     std::uint64_t pubs = 0;
     std::uint64_t window = 0;
     std::size_t data_bytes = 64;
+    // bursts of `fanout_pubs` publications one at a time (window 1), after
+    // the throughput rounds; 0: none
+    int fanout_rounds = 0;
+    std::uint64_t fanout_pubs = 20;
 };
 
 void run_connect_part(std::vector<std::unique_ptr<server_process>>& servers,
@@ -427,6 +433,15 @@ void run_burst_part(std::vector<std::unique_ptr<server_process>>& servers,
             }
         }
     }
+    for (int r = 0; r < ps.fanout_rounds; ++r) {
+        for (const std::size_t i : round_order(static_cast<std::size_t>(r), servers.size())) {
+            const std::int64_t cpu0 = engine::process_cpu_ns(servers[i]->pid());
+            burst_sample s;
+            s.r = gens[i]->run(ps.fanout_pubs, 1, ps.data_bytes);
+            s.server_cpu_ns = engine::process_cpu_ns(servers[i]->pid()) - cpu0;
+            out[defs[i].name].fanout.push_back(s);
+        }
+    }
     for (auto& g : gens) {
         g->teardown();
     }
@@ -474,12 +489,29 @@ std::vector<double> concurrent_pooled(const part_result& p, const std::string& s
     return all;
 }
 
-std::vector<double> burst_values(const server_series& s, const burst_metric& m) {
+std::vector<double> burst_values(const std::vector<burst_sample>& samples, const burst_metric& m) {
     std::vector<double> v;
-    for (const auto& x : s.burst) {
+    for (const auto& x : samples) {
         v.push_back(m.of(x));
     }
     return v;
+}
+
+std::vector<double> burst_values(const server_series& s, const burst_metric& m) {
+    return burst_values(s.burst, m);
+}
+
+std::vector<double> fanout_pooled(const part_result& p, const std::string& server,
+                                  const burst_metric& m) {
+    std::vector<double> all;
+    for (const auto& rep : p.reps) {
+        const auto it = rep.find(server);
+        if (it != rep.end()) {
+            const auto v = burst_values(it->second.fanout, m);
+            all.insert(all.end(), v.begin(), v.end());
+        }
+    }
+    return all;
 }
 
 // All repetitions pooled.
@@ -527,6 +559,17 @@ std::vector<pair_stat> compare_part(const part_result& p, const std::vector<serv
                         {p.part, m.name, m.label, static_cast<int>(rep + 1), a, b,
                          compare(burst_values(sa, m), burst_values(sb, m), m.direction, rule)});
                 }
+                if (!sa.fanout.empty() && sa.fanout.size() == sb.fanout.size()) {
+                    for (const auto& m : burst_metrics(false)) {
+                        if (m.name.find("latency") == std::string::npos) {
+                            continue;
+                        }
+                        out.push_back({p.part + " one at a time", m.name, m.label,
+                                       static_cast<int>(rep + 1), a, b,
+                                       compare(burst_values(sa.fanout, m),
+                                               burst_values(sb.fanout, m), m.direction, rule)});
+                    }
+                }
             }
         }
     }
@@ -546,6 +589,21 @@ void write_series_json(json_writer& w, const part_result& p) {
                         w.value(x);
                     }
                     w.end_array();
+                }
+                w.end_array();
+            }
+            if (!s.fanout.empty()) {
+                w.key(server + ".one_at_a_time").begin_array();
+                for (const auto& x : s.fanout) {
+                    w.newline()
+                        .begin_object()
+                        .field("wall_ns", x.r.wall_ns)
+                        .field("publications", x.r.publications)
+                        .field("deliveries", x.r.deliveries)
+                        .field("server_cpu_ns", x.server_cpu_ns)
+                        .field("latency_p50_us", x.r.latency_p50_us)
+                        .field("latency_p99_us", x.r.latency_p99_us)
+                        .end_object();
                 }
                 w.end_array();
             }
@@ -633,7 +691,9 @@ int run_engine(const workload_options& o, const std::string& which) {
     broadcast_ps.plan = {1, 1000, true};
     broadcast_ps.pubs = o.quick ? 50 : 100;
     broadcast_ps.window = 8;
+    broadcast_ps.fanout_rounds = o.quick ? 5 : 15;
     part_settings fanin_ps = broadcast_ps;
+    fanin_ps.fanout_rounds = 0;
     fanin_ps.plan = {100, 10, true};
     fanin_ps.pubs = o.quick ? 20 : 50;
     fanin_ps.window = 2;
@@ -907,6 +967,29 @@ int run_engine(const workload_options& o, const std::string& which) {
     };
     if (do_broadcast) {
         burst_table(broadcast_res, false, broadcast_ps);
+        if (broadcast_ps.fanout_rounds > 0) {
+            md << "One publication at a time (window 1, " << broadcast_ps.fanout_pubs
+               << " publications per sample, " << broadcast_ps.fanout_rounds
+               << " samples per server and repetition): the fan-out latency, from the "
+                  "publication written to each subscriber's read of it; p50 is the median "
+                  "subscriber's, p99 nearly the last one's. Medians over the samples (tail: "
+                  "p95).\n\n"
+               << "| server | latency p50 (µs) | tail | latency p99 (µs) | tail |\n"
+                  "|---|---:|---:|---:|---:|\n";
+            for (const auto& d : defs) {
+                md << "| " << d.label << " |";
+                for (const auto& m : burst_metrics(false)) {
+                    if (m.name.find("latency") == std::string::npos) {
+                        continue;
+                    }
+                    const auto v = fanout_pooled(broadcast_res, d.name, m);
+                    md << " " << (v.empty() ? "–" : fmt(median(v), "%.0f")) << " | "
+                       << (v.empty() ? "–" : fmt(tail95(v, better::lower), "%.0f")) << " |";
+                }
+                md << "\n";
+            }
+            md << "\n";
+        }
     }
     if (do_fanin) {
         burst_table(fanin_res, true, fanin_ps);
