@@ -67,8 +67,34 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i) noexcept {
     return 0;
 }
 
+// Mostly short, mostly ASCII strings (names, ids, keys): eight bytes at a
+// time while ASCII, then sequence by sequence; long ones go to simdjson's
+// vectorised validator.
 bool valid_utf8(std::string_view s) noexcept {
-    return simdjson::validate_utf8(s.data(), s.size());
+    if (s.size() >= 256) {
+        return simdjson::validate_utf8(s.data(), s.size());
+    }
+    std::size_t i = 0;
+    while (i + 8 <= s.size()) {
+        std::uint64_t word = 0;
+        std::memcpy(&word, s.data() + i, sizeof word);
+        if ((word & 0x8080808080808080ULL) != 0) {
+            break;
+        }
+        i += 8;
+    }
+    while (i < s.size()) {
+        if (static_cast<unsigned char>(s[i]) < 0x80) {
+            ++i;
+            continue;
+        }
+        const std::size_t n = utf8_sequence(s, i);
+        if (n == 0) {
+            return false;
+        }
+        i += n;
+    }
+    return true;
 }
 
 // `s` with U+FFFD in place of each ill-formed byte, for the encoders, which
@@ -92,27 +118,86 @@ std::string_view sanitized(std::string_view s) {
     return buffer;
 }
 
+// --- output ------------------------------------------------------------------
+
+// Appends to a std::string through a small buffer. std::string's members are
+// not inlined (libstdc++ instantiates them once, out of line), so writing a
+// frame or a payload a byte or a token at a time would cost a call per byte;
+// this batches them. Flushed by flush() and on destruction: read the string
+// only after either.
+class writer {
+  public:
+    explicit writer(std::string& s) noexcept : s_(s) {}
+    ~writer() { flush(); }
+    writer(const writer&) = delete;
+    writer& operator=(const writer&) = delete;
+
+    void put(char c) {
+        if (n_ == sizeof buf_) {
+            flush();
+        }
+        buf_[n_++] = c;
+    }
+    void write(const char* p, std::size_t n) {
+        if (n > sizeof buf_ - n_) {
+            flush();
+            if (n > sizeof buf_ / 2) {
+                s_.append(p, n);
+                return;
+            }
+        }
+        std::memcpy(buf_ + n_, p, n);
+        n_ += n;
+    }
+    void write(std::string_view v) { write(v.data(), v.size()); }
+    std::size_t size() const noexcept { return s_.size() + n_; }
+    void flush() {
+        if (n_ != 0) {
+            s_.append(buf_, n_);
+            n_ = 0;
+        }
+    }
+
+  private:
+    std::string& s_;
+    std::size_t n_ = 0;
+    char buf_[256];
+};
+
 // --- JSON writer -------------------------------------------------------------
 
 constexpr char hex_digits[] = "0123456789abcdef";
 
+// The bytes json_string() looks at: control characters, quote, backslash,
+// and 0xE2, the first byte of U+2028 and U+2029.
+constexpr auto json_special = [] {
+    std::array<bool, 256> t{};
+    for (unsigned c = 0; c < 0x20; ++c) {
+        t[c] = true;
+    }
+    t['"'] = true;
+    t['\\'] = true;
+    t[0xE2] = true;
+    return t;
+}();
+
 // Appends `s` (valid UTF-8) as a JSON string on one line: quote, backslash
 // and control characters are escaped, and so are U+2028 and U+2029, which
 // JavaScript once treated as line ends.
-void json_string(std::string& out, std::string_view s) {
-    out.push_back('"');
+void json_string(writer& out, std::string_view s) {
+    out.put('"');
     std::size_t run = 0;
-    const auto flush = [&](std::size_t i) { out.append(s.data() + run, i - run); };
+    const auto flush = [&](std::size_t i) { out.write(s.data() + run, i - run); };
     for (std::size_t i = 0; i < s.size(); ++i) {
         const auto c = static_cast<unsigned char>(s[i]);
-        if (c >= 0x20 && c != '"' && c != '\\' && c != 0xE2) {
+        if (!json_special[c]) {
             continue;
         }
         if (c == 0xE2) {
             if (i + 2 < s.size() && static_cast<unsigned char>(s[i + 1]) == 0x80 &&
                 (static_cast<unsigned char>(s[i + 2]) & 0xFE) == 0xA8) {
                 flush(i);
-                out += static_cast<unsigned char>(s[i + 2]) == 0xA8 ? "\\u2028" : "\\u2029";
+                out.write(static_cast<unsigned char>(s[i + 2]) == 0xA8 ? "\\u2028" : "\\u2029");
                 i += 2;
                 run = i + 1;
             }
@@ -122,93 +207,96 @@ void json_string(std::string& out, std::string_view s) {
         run = i + 1;
         switch (c) {
             case '"':
-                out += "\\\"";
+                out.write("\\\"");
                 break;
             case '\\':
-                out += "\\\\";
+                out.write("\\\\");
                 break;
             case '\b':
-                out += "\\b";
+                out.write("\\b");
                 break;
             case '\f':
-                out += "\\f";
+                out.write("\\f");
                 break;
             case '\n':
-                out += "\\n";
+                out.write("\\n");
                 break;
             case '\r':
-                out += "\\r";
+                out.write("\\r");
                 break;
             case '\t':
-                out += "\\t";
+                out.write("\\t");
                 break;
             default: {
                 const char esc[] = {'\\', 'u', '0', '0', hex_digits[c >> 4], hex_digits[c & 0xF]};
-                out.append(esc, sizeof esc);
+                out.write(esc, sizeof esc);
             }
         }
     }
     flush(s.size());
-    out.push_back('"');
+    out.put('"');
 }
 
 template <typename Int>
-void json_integer(std::string& out, Int v) {
+void json_integer(writer& out, Int v) {
     char buf[24];
     const auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out.append(buf, r.ptr);
+    out.write(buf, static_cast<std::size_t>(r.ptr - buf));
 }
 
 // Shortest form that reads back to the same double; ".0" keeps an integral
 // float a float (1.0 -> "1.0"). `v` is finite.
-void json_double(std::string& out, double v) {
+void json_double(writer& out, double v) {
     char buf[32];
     const auto r = std::to_chars(buf, buf + sizeof buf, v);
     const std::string_view text(buf, static_cast<std::size_t>(r.ptr - buf));
-    out.append(text);
+    out.write(text);
     if (text.find_first_of(".e") == std::string_view::npos) {
-        out += ".0";
+        out.write(".0");
     }
 }
 
 // --- MessagePack writer ------------------------------------------------------
+// Each item goes out in one append: std::string's members are not inlined
+// (libstdc++ instantiates them once), so byte-by-byte push_back costs a call
+// per byte.
 
-void mp_be(std::string& out, std::uint64_t v, int bytes) {
-    for (int k = bytes - 1; k >= 0; --k) {
-        out.push_back(static_cast<char>((v >> (8 * k)) & 0xFF));
+void mp_byte(writer& out, unsigned b) {
+    out.put(static_cast<char>(b));
+}
+
+// A type byte followed by `bytes` bytes of v, big-endian.
+void mp_typed(writer& out, unsigned type, std::uint64_t v, unsigned bytes) {
+    char buf[9];
+    buf[0] = static_cast<char>(type);
+    for (unsigned k = 0; k < bytes; ++k) {
+        buf[bytes - k] = static_cast<char>((v >> (8 * k)) & 0xFF);
     }
+    out.write(buf, bytes + 1);
 }
 
-void mp_byte(std::string& out, unsigned b) {
-    out.push_back(static_cast<char>(b));
-}
-
-void mp_nil(std::string& out) {
+void mp_nil(writer& out) {
     mp_byte(out, 0xC0);
 }
-void mp_bool(std::string& out, bool b) {
+void mp_bool(writer& out, bool b) {
     mp_byte(out, b ? 0xC3 : 0xC2);
 }
 
-void mp_uint(std::string& out, std::uint64_t v) {
+void mp_uint(writer& out, std::uint64_t v) {
     if (v <= 0x7F) {
         mp_byte(out, static_cast<unsigned>(v));
     } else if (v <= 0xFF) {
-        mp_byte(out, 0xCC);
-        mp_be(out, v, 1);
+        mp_typed(out, 0xCC, v, 1);
     } else if (v <= 0xFFFF) {
-        mp_byte(out, 0xCD);
-        mp_be(out, v, 2);
+        mp_typed(out, 0xCD, v, 2);
     } else if (v <= 0xFFFFFFFF) {
-        mp_byte(out, 0xCE);
-        mp_be(out, v, 4);
+        mp_typed(out, 0xCE, v, 4);
     } else {
-        mp_byte(out, 0xCF);
-        mp_be(out, v, 8);
+        mp_typed(out, 0xCF, v, 8);
     }
 }
 
-void mp_int(std::string& out, std::int64_t v) {
+void mp_int(writer& out, std::int64_t v) {
     if (v >= 0) {
         mp_uint(out, static_cast<std::uint64_t>(v));
         return;
@@ -217,53 +305,45 @@ void mp_int(std::string& out, std::int64_t v) {
     if (v >= -32) {
         mp_byte(out, static_cast<unsigned>(bits & 0xFF));
     } else if (v >= INT8_MIN) {
-        mp_byte(out, 0xD0);
-        mp_be(out, bits, 1);
+        mp_typed(out, 0xD0, bits, 1);
     } else if (v >= INT16_MIN) {
-        mp_byte(out, 0xD1);
-        mp_be(out, bits, 2);
+        mp_typed(out, 0xD1, bits, 2);
     } else if (v >= INT32_MIN) {
-        mp_byte(out, 0xD2);
-        mp_be(out, bits, 4);
+        mp_typed(out, 0xD2, bits, 4);
     } else {
-        mp_byte(out, 0xD3);
-        mp_be(out, bits, 8);
+        mp_typed(out, 0xD3, bits, 8);
     }
 }
 
-void mp_double(std::string& out, double v) {
+void mp_double(writer& out, double v) {
     std::uint64_t bits = 0;
     std::memcpy(&bits, &v, sizeof bits);
-    mp_byte(out, 0xCB);
-    mp_be(out, bits, 8);
+    mp_typed(out, 0xCB, bits, 8);
 }
 
 // A header for a str, array or map of n elements: fix form, then 8 (str
 // only), 16 and 32 bits.
-void mp_header(std::string& out, std::size_t n, unsigned fix, std::size_t fix_max, unsigned b8,
+void mp_header(writer& out, std::size_t n, unsigned fix, std::size_t fix_max, unsigned b8,
                unsigned b16, unsigned b32) {
     if (n <= fix_max) {
         mp_byte(out, fix | static_cast<unsigned>(n));
     } else if (b8 != 0 && n <= 0xFF) {
-        mp_byte(out, b8);
-        mp_be(out, n, 1);
+        mp_typed(out, b8, n, 1);
     } else if (n <= 0xFFFF) {
-        mp_byte(out, b16);
-        mp_be(out, n, 2);
+        mp_typed(out, b16, n, 2);
     } else {
-        mp_byte(out, b32);
-        mp_be(out, n, 4);
+        mp_typed(out, b32, n, 4);
     }
 }
 
-void mp_str(std::string& out, std::string_view s) {
+void mp_str(writer& out, std::string_view s) {
     mp_header(out, s.size(), 0xA0, 31, 0xD9, 0xDA, 0xDB);
-    out.append(s);
+    out.write(s);
 }
-void mp_array(std::string& out, std::size_t n) {
+void mp_array(writer& out, std::size_t n) {
     mp_header(out, n, 0x90, 15, 0, 0xDC, 0xDD);
 }
-void mp_map(std::string& out, std::size_t n) {
+void mp_map(writer& out, std::size_t n) {
     mp_header(out, n, 0x80, 15, 0, 0xDE, 0xDF);
 }
 
@@ -327,8 +407,8 @@ constexpr std::string_view reason_data_too_large =
 
 // The two outputs of a data conversion, with the size limit checked as they grow.
 struct sink {
-    std::string& json;
-    std::string& mp;
+    writer& json;
+    writer& mp;
     std::size_t max;
     bool within(context& cx) const {
         return (json.size() <= max && mp.size() <= max) ||
@@ -346,18 +426,18 @@ bool convert_json(const element& e, std::size_t depth, sink& out, context& cx) {
             }
             const auto arr = e.get_array().value_unsafe();
             mp_array(out.mp, arr.size());
-            out.json.push_back('[');
+            out.json.put('[');
             bool first = true;
             for (const element item : arr) {
                 if (!first) {
-                    out.json.push_back(',');
+                    out.json.put(',');
                 }
                 first = false;
                 if (!convert_json(item, depth + 1, out, cx)) {
                     return false;
                 }
             }
-            out.json.push_back(']');
+            out.json.put(']');
             return out.within(cx);
         }
         case element_type::OBJECT: {
@@ -366,23 +446,23 @@ bool convert_json(const element& e, std::size_t depth, sink& out, context& cx) {
             }
             const auto obj = e.get_object().value_unsafe();
             mp_map(out.mp, obj.size());
-            out.json.push_back('{');
+            out.json.put('{');
             const std::size_t mark = cx.keys.size();
             bool first = true;
             for (const auto field : obj) {
                 if (!first) {
-                    out.json.push_back(',');
+                    out.json.put(',');
                 }
                 first = false;
                 cx.keys.push_back(field.key);
                 json_string(out.json, field.key);
-                out.json.push_back(':');
+                out.json.put(':');
                 mp_str(out.mp, field.key);
                 if (!convert_json(field.value, depth + 1, out, cx)) {
                     return false;
                 }
             }
-            out.json.push_back('}');
+            out.json.put('}');
             return cx.keys_distinct(mark) && out.within(cx);
         }
         case element_type::INT64: {
@@ -416,12 +496,12 @@ bool convert_json(const element& e, std::size_t depth, sink& out, context& cx) {
         }
         case element_type::BOOL: {
             const bool b = e.get_bool().value_unsafe();
-            out.json += b ? "true" : "false";
+            out.json.write(b ? "true" : "false");
             mp_bool(out.mp, b);
             break;
         }
         case element_type::NULL_VALUE:
-            out.json += "null";
+            out.json.write("null");
             mp_nil(out.mp);
             break;
     }
@@ -662,11 +742,11 @@ bool convert_mp(mp_reader& r, std::size_t depth, sink& out, context& cx) {
     }
     switch (it.type) {
         case mp_type::nil:
-            out.json += "null";
+            out.json.write("null");
             mp_nil(out.mp);
             break;
         case mp_type::boolean:
-            out.json += it.boolean ? "true" : "false";
+            out.json.write(it.boolean ? "true" : "false");
             mp_bool(out.mp, it.boolean);
             break;
         case mp_type::uint:
@@ -703,16 +783,16 @@ bool convert_mp(mp_reader& r, std::size_t depth, sink& out, context& cx) {
                 return cx.fail(protocol_errc::too_large, reason_too_deep);
             }
             mp_array(out.mp, it.count);
-            out.json.push_back('[');
+            out.json.put('[');
             for (std::uint32_t k = 0; k < it.count; ++k) {
                 if (k != 0) {
-                    out.json.push_back(',');
+                    out.json.put(',');
                 }
                 if (!convert_mp(r, depth + 1, out, cx)) {
                     return false;
                 }
             }
-            out.json.push_back(']');
+            out.json.put(']');
             break;
         }
         case mp_type::map: {
@@ -720,11 +800,11 @@ bool convert_mp(mp_reader& r, std::size_t depth, sink& out, context& cx) {
                 return cx.fail(protocol_errc::too_large, reason_too_deep);
             }
             mp_map(out.mp, it.count);
-            out.json.push_back('{');
+            out.json.put('{');
             const std::size_t mark = cx.keys.size();
             for (std::uint32_t k = 0; k < it.count; ++k) {
                 if (k != 0) {
-                    out.json.push_back(',');
+                    out.json.put(',');
                 }
                 std::string_view key;
                 if (!mp_key(r, key, cx)) {
@@ -732,13 +812,13 @@ bool convert_mp(mp_reader& r, std::size_t depth, sink& out, context& cx) {
                 }
                 cx.keys.push_back(key);
                 json_string(out.json, key);
-                out.json.push_back(':');
+                out.json.put(':');
                 mp_str(out.mp, key);
                 if (!convert_mp(r, depth + 1, out, cx)) {
                     return false;
                 }
             }
-            out.json.push_back('}');
+            out.json.put('}');
             if (!cx.keys_distinct(mark)) {
                 return false;
             }
@@ -1005,10 +1085,14 @@ result<client_op> finish(const envelope<Value>& env, bool publish_request, conte
     const std::size_t guess = std::min(cx.frame_size, cx.limits.max_data_bytes) + 16;
     op.data.json.reserve(guess);
     op.data.msgpack.reserve(guess);
-    sink out{op.data.json, op.data.msgpack, cx.limits.max_data_bytes};
-    if (!Adapter::data(*env.data, out, cx)) {
-        return failed();
-    }
+    {
+        writer json(op.data.json);
+        writer mp(op.data.msgpack);
+        sink out{json, mp, cx.limits.max_data_bytes};
+        if (!Adapter::data(*env.data, out, cx)) {
+            return failed();
+        }
+    }  // flushed
     return op;
 }
 
@@ -1183,12 +1267,12 @@ class frame_writer {
         if (f_ == wire_format::msgpack) {
             mp_map(out_, members);
         } else {
-            out_.push_back('{');
+            out_.put('{');
         }
     }
     ~frame_writer() {
         if (f_ == wire_format::json) {
-            out_.push_back('}');
+            out_.put('}');
         }
     }
     frame_writer(const frame_writer&) = delete;
@@ -1216,7 +1300,7 @@ class frame_writer {
         if (f_ == wire_format::msgpack) {
             mp_bool(out_, value);
         } else {
-            out_ += value ? "true" : "false";
+            out_.write(value ? "true" : "false");
         }
     }
     // A value already encoded in this frame's format (a payload).
@@ -1226,10 +1310,10 @@ class frame_writer {
             if (f_ == wire_format::msgpack) {
                 mp_nil(out_);
             } else {
-                out_ += "null";
+                out_.write("null");
             }
         } else {
-            out_.append(encoded);
+            out_.write(encoded);
         }
     }
 
@@ -1241,16 +1325,16 @@ class frame_writer {
             return;
         }
         if (!first_) {
-            out_.push_back(',');
+            out_.put(',');
         }
         first_ = false;
-        out_.push_back('"');
-        out_.append(k);
-        out_ += "\":";
+        out_.put('"');
+        out_.write(k);
+        out_.write("\":");
     }
 
     wire_format f_;
-    std::string& out_;
+    writer out_;
     bool first_ = true;
 };
 
@@ -1342,11 +1426,14 @@ void encode_pong(wire_format f, std::string& out) {
 
 void encode_sse_msg(std::string& out, std::uint64_t epoch, std::string_view ch,
                     std::uint64_t offset, std::string_view id, const payload& data) {
-    out += "event: msg\nid: ";
-    json_integer(out, epoch);
-    out.push_back(':');
-    json_integer(out, offset);
-    out += "\ndata: ";
+    {
+        writer w(out);
+        w.write("event: msg\nid: ");
+        json_integer(w, epoch);
+        w.put(':');
+        json_integer(w, offset);
+        w.write("\ndata: ");
+    }
     encode_msg(wire_format::json, out, ch, offset, id, data);
     out += "\n\n";
 }
