@@ -15,10 +15,12 @@
 
 #include <unistd.h>
 #include <array>
+#include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -635,6 +637,50 @@ TEST(protocol_data, round_trips) {
         // The JSON text decodes to itself.
         EXPECT_EQ(json_data(from_json.json), from_json) << text;
     }
+}
+
+// Larger than the writers' buffer, in many small tokens and in long strings:
+// canonical minified input comes back byte for byte.
+TEST(protocol_data, large_data_round_trips) {
+    std::string text = "[";
+    for (int i = 0; i < 1500; ++i) {
+        text += (i ? "," : "") + std::string(R"({"k":)") + std::to_string(i * 7919 - 5000) +
+                R"(,"s":"x\u2028\n","f":)" + std::to_string(i) + ".5}";
+    }
+    text += ",\"" + std::string(3000, 'y') + "\"]";
+    ASSERT_LT(text.size(), defaults.max_data_bytes);
+    const payload p = json_data(text);
+    EXPECT_EQ(p.json, text);
+    EXPECT_EQ(mp_data(p.msgpack), p);
+    auto oh = msgpack::unpack(p.msgpack.data(), p.msgpack.size());
+    ASSERT_EQ(oh.get().type, msgpack::type::ARRAY);
+    EXPECT_EQ(oh.get().via.array.size, 1501u);
+    EXPECT_EQ(mp_member(oh.get().via.array.ptr[1499], "k")->as<std::int64_t>(), 1499 * 7919 - 5000);
+    EXPECT_EQ(oh.get().via.array.ptr[1500].via.str.size, 3000u);
+}
+
+// The JSON parser is per thread: decoding from several threads at once is safe.
+TEST(protocol_decode, concurrent_threads) {
+    std::vector<std::thread> threads;
+    std::atomic<int> failures{0};
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([t, &failures] {
+            for (int i = 0; i < 500; ++i) {
+                const std::string ch = "c" + std::to_string(t);
+                const std::string data = "[" + std::to_string(t) + "," + std::to_string(i) + "]";
+                auto r = decode_client_op(
+                    wire_format::json, R"({"op":"pub","ch":")" + ch + R"(","data":)" + data + "}",
+                    defaults);
+                if (!r || r->channel != ch || r->data.json != data) {
+                    ++failures;
+                }
+            }
+        });
+    }
+    for (auto& th : threads) {
+        th.join();
+    }
+    EXPECT_EQ(failures.load(), 0);
 }
 
 // --- encoders ---------------------------------------------------------------
