@@ -19,7 +19,8 @@
 //
 // Data. A pub's data is converted once, at decode, into both encodings
 // (`payload`): minified JSON text and canonical MessagePack (smallest integer,
-// string, array and map headers; floats as float64). Integers keep their
+// string, array and map headers; floats, float32 included, as float64;
+// signed forms holding non-negative values as unsigned). Integers keep their
 // 64-bit value (int64 or uint64); other numbers are float64 and come out of
 // the JSON writer in the shortest form that reads back to the same double,
 // with ".0" appended to an integral float so that it stays a float
@@ -39,11 +40,13 @@
 // trailing bytes and the never-used byte 0xc1.
 //
 // Limits (protocol_limits): max_data_bytes bounds each encoding of data
-// (too_large); max_depth bounds the nesting of data (a scalar is depth 0, [] is
-// 1) and of every other member, unknown ones included (but at least 1, for
-// since) (too_large); values above 512 count as 512 (the walk is recursive). Whole-frame size
-// limits belong to the WebSocket layer (and the HTTP body limit for POST /api/publish); the codec
-// allocates nothing but its outputs, bounded by the frame's size.
+// (too_large); max_depth bounds the nesting of data (a scalar is depth 0, []
+// is 1) and of every other member, unknown ones included, but is at least 1
+// there so that since fits (too_large); values above 512 count as 512 (the
+// walk is recursive). Whole-frame size limits belong to the WebSocket layer
+// (and the HTTP body limit for POST /api/publish). The codec allocates its
+// outputs (bounded by the frame's size) and, per thread, scratch space that
+// is reused from call to call (see below); nothing else.
 //
 // Errors are corvid::protocol_errc values (include/corvid/error.hpp): the enum
 // value is the wire code of the `err` frame. The overloads with a `reason`
@@ -53,10 +56,11 @@
 // Threading and memory. Every function may be called from any thread. JSON is
 // parsed with a simdjson parser kept per thread (thread_local): it keeps, for
 // the thread's life, buffers sized for the largest JSON frame that thread has
-// decoded. Outputs (client_op, the appended frames) are owned by the caller.
-// Encoders append to `out` and never fail; a string argument that is not UTF-8
-// is written with U+FFFD in place of each bad sequence, so every frame they
-// produce is valid.
+// decoded (a few times the frame's size), as do the thread's stack of map
+// keys (duplicate check) and its buffer for big-integer literals. Outputs (client_op, the appended
+// frames) are owned by the caller. Encoders append to `out` and never fail; a string argument that
+// is not UTF-8 is written with U+FFFD in place of each ill-formed byte, so every frame they produce
+// is valid.
 
 #include <cstddef>
 #include <cstdint>
