@@ -5,8 +5,10 @@ set -euo pipefail
 build=${1:?usage: scripts/demo.sh BUILD_DIR}
 work=$(mktemp -d)
 fixture_pid=
+server_pid=
 cleanup() {
     [ -n "$fixture_pid" ] && kill "$fixture_pid" 2>/dev/null && wait "$fixture_pid" 2>/dev/null
+    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -53,3 +55,51 @@ echo "== without --cacert the throwaway CA is not trusted (exit code 60 expected
 set +e
 "$build/corvid" -s -S "$url" >/dev/null
 echo "exit code: $?"
+set -e
+echo
+echo "== corvid-server: a WebSocket and an SSE subscriber, one publish over the HTTP API"
+head -c 32 /dev/urandom | base64 >"$work/secret"
+"$build/corvid-server" --listen 127.0.0.1:0 --workers 2 --jwt-secret-file "$work/secret" \
+    2>"$work/server.log" &
+server_pid=$!
+for _ in $(seq 1 100); do
+    grep -q 'listening on' "$work/server.log" 2>/dev/null && break
+    sleep 0.05
+done
+cat "$work/server.log"
+port=$(sed -n 's|.*ws://127\.0\.0\.1:\([0-9]*\)/ws.*|\1|p' "$work/server.log" | head -1)
+if [ -z "$port" ]; then
+    echo "demo: corvid-server did not start" >&2
+    exit 1
+fi
+reader=$("$build/corvid-server" token --jwt-secret-file "$work/secret" --sub reader \
+    --channels 'news.**')
+admin=$("$build/corvid-server" token --jwt-secret-file "$work/secret" --sub admin --admin)
+echo '{"op":"sub","ch":"news.tech"}' |
+    "$build/corvid" ws --listen -m 5 "ws://127.0.0.1:$port/ws?token=$reader" >"$work/ws.out" 2>&1 &
+ws_pid=$!
+"$build/corvid" sse -m 5 --max-reconnects 0 -H "Authorization: Bearer $reader" \
+    "http://127.0.0.1:$port/sse?ch=news.tech" >"$work/sse.out" 2>&1 &
+sse_pid=$!
+for _ in $(seq 1 100); do
+    grep -q subok "$work/ws.out" 2>/dev/null && grep -q subok "$work/sse.out" 2>/dev/null && break
+    sleep 0.05
+done
+echo "$ corvid --json '{\"ch\":\"news.tech\",...}' -H 'Authorization: Bearer <admin token>' http://127.0.0.1:$port/api/publish"
+"$build/corvid" -s --json '{"ch":"news.tech","data":{"headline":"corvid-server is up","n":1}}' \
+    -H "Authorization: Bearer $admin" "http://127.0.0.1:$port/api/publish"
+echo
+for _ in $(seq 1 100); do
+    grep -q '"op":"msg"' "$work/ws.out" 2>/dev/null && grep -q '"op":"msg"' "$work/sse.out" 2>/dev/null && break
+    sleep 0.05
+done
+kill -TERM "$server_pid"
+wait "$server_pid" 2>/dev/null || true
+server_pid=
+wait "$ws_pid" 2>/dev/null || true
+wait "$sse_pid" 2>/dev/null || true
+echo "-- the WebSocket subscriber received (then close 1001 at the server's shutdown):"
+cat "$work/ws.out"
+echo "-- the SSE subscriber received:"
+grep -v '^$' "$work/sse.out" || true
+grep -q '"op":"msg"' "$work/ws.out" && grep -q '"op":"msg"' "$work/sse.out"
