@@ -28,14 +28,13 @@ enum class error_kind : std::uint8_t {
     subscription,   ///< err 7, 8, 9: not/already subscribed, too many
     slow_consumer,  ///< disconnected: the send queue overflowed
     ws_protocol,    ///< the WebSocket layer closed with 1002/1007/1009
-    limit,          ///< a connection limit refused a connection
     count_
 };
 
 inline constexpr std::array<const char*, static_cast<std::size_t>(error_kind::count_)>
-    error_kind_names = {"auth",         "forbidden",     "malformed",   "unknown_op",
-                        "bad_field",    "bad_channel",   "too_large",   "not_allowed",
-                        "subscription", "slow_consumer", "ws_protocol", "limit"};
+    error_kind_names = {"auth",         "forbidden",     "malformed",  "unknown_op",
+                        "bad_field",    "bad_channel",   "too_large",  "not_allowed",
+                        "subscription", "slow_consumer", "ws_protocol"};
 
 struct alignas(64) worker_counters {
     using counter = std::atomic<std::uint64_t>;
