@@ -98,7 +98,7 @@ wait "$server_pid" 2>/dev/null || true
 server_pid=
 wait "$ws_pid" 2>/dev/null || true
 wait "$sse_pid" 2>/dev/null || true
-echo "-- the WebSocket subscriber received (then close 1001 at the server's shutdown):"
+echo "-- the WebSocket subscriber received (the server closed it with 1001 at its shutdown):"
 cat "$work/ws.out"
 echo "-- the SSE subscriber received:"
 grep -v '^$' "$work/sse.out" || true
