@@ -804,23 +804,74 @@ TEST_F(EngineServerAsync, SseDeliveryAndResumeByLastEventId) {
         "400");
 }
 
-TEST_F(EngineServerAsync, WebSocketOverHttp2ExtendedConnect) {
-    auto ca = tls::test_ca::create().value();
-    auto leaf = ca.issue({}).value();
-    auto dir = std::filesystem::temp_directory_path();
-    auto tag = std::to_string(::getpid());
-    auto cert = (dir / ("corvid-engine-cert-" + tag + ".pem")).string();
-    auto key = (dir / ("corvid-engine-key-" + tag + ".pem")).string();
-    auto ca_file = (dir / ("corvid-engine-ca-" + tag + ".pem")).string();
-    ASSERT_TRUE(tls::write_file(cert, leaf.cert_pem));
-    ASSERT_TRUE(tls::write_file(key, leaf.key_pem));
-    ASSERT_TRUE(tls::write_file(ca_file, ca.cert_pem()));
-    start([&](engine_config& c) {
+// A throwaway CA and a localhost certificate in files, removed at the end.
+struct tls_files {
+    tls_files() {
+        auto ca = tls::test_ca::create().value();
+        auto leaf = ca.issue({}).value();
+        auto dir = std::filesystem::temp_directory_path();
+        auto tag = std::to_string(::getpid());
+        cert = (dir / ("corvid-engine-cert-" + tag + ".pem")).string();
+        key = (dir / ("corvid-engine-key-" + tag + ".pem")).string();
+        ca_file = (dir / ("corvid-engine-ca-" + tag + ".pem")).string();
+        EXPECT_TRUE(tls::write_file(cert, leaf.cert_pem));
+        EXPECT_TRUE(tls::write_file(key, leaf.key_pem));
+        EXPECT_TRUE(tls::write_file(ca_file, ca.cert_pem()));
+    }
+    ~tls_files() {
+        std::error_code ignored;
+        for (const auto& f : {cert, key, ca_file}) {
+            std::filesystem::remove(f, ignored);
+        }
+    }
+    void use(engine_config& c) const {
         c.tls_cert_file = cert;
         c.tls_key_file = key;
-    });
+    }
+    std::string cert, key, ca_file;
+};
+
+TEST_F(EngineServerAsync, SseOverHttp2) {
+    tls_files files;
+    start([&](engine_config& c) { files.use(c); });
     client_options co;
-    co.tls.ca_file = ca_file;
+    co.tls.ca_file = files.ca_file;
+    client web(io_.get_executor(), co);
+    event_source_options o;
+    o.headers.add("Authorization", "Bearer " + full_token());
+    o.max_reconnects = 0;
+    test::run(io_, [&]() -> asio::awaitable<void> {
+        event_source es(web, "https://localhost:" + std::to_string(port_) + "/sse?ch=h2sse", o);
+        auto ready = co_await es.next_event();
+        auto subok = co_await es.next_event();
+        EXPECT_TRUE(ready && subok && subok->type == "subok");
+        if (!subok) {
+            co_return;
+        }
+        // Published over the HTTP/2 connection the stream is on.
+        request req;
+        req.method = "POST";
+        req.url = "https://localhost:" + std::to_string(port_) + "/api/publish";
+        req.headers.add("Authorization", "Bearer " + full_token());
+        req.body = R"({"ch":"h2sse","data":"via h2"})";
+        auto res = co_await web.fetch(std::move(req));
+        EXPECT_TRUE(res && res->status == 200);
+        if (res) {
+            EXPECT_EQ(res->version, 20);
+        }
+        auto m = co_await es.next_event();
+        EXPECT_TRUE(m);
+        if (m) {
+            EXPECT_EQ(m->data, R"({"op":"msg","ch":"h2sse","offset":1,"data":"via h2"})");
+        }
+    }());
+}
+
+TEST_F(EngineServerAsync, WebSocketOverHttp2ExtendedConnect) {
+    tls_files files;
+    start([&](engine_config& c) { files.use(c); });
+    client_options co;
+    co.tls.ca_file = files.ca_file;
     client http(io_.get_executor(), co);
     const std::string url =
         "wss://localhost:" + std::to_string(port_) + "/ws?token=" + full_token();
@@ -857,9 +908,6 @@ TEST_F(EngineServerAsync, WebSocketOverHttp2ExtendedConnect) {
         (void)co_await a->close();
         (void)co_await b->close();
     }());
-    for (const auto& f : {cert, key, ca_file}) {
-        std::filesystem::remove(f);
-    }
 }
 
 // --------------------------------------------------------------- operations
