@@ -17,16 +17,14 @@ namespace {
 using simdjson::dom::element;
 using simdjson::dom::element_type;
 
-// The walk over data is recursive: this bounds the stack whatever the limits say.
+// The walks are recursive: this bounds the stack whatever the limits say. It
+// is also the nesting allowed in members other than data (unknown ones):
+// one fixed bound keeps the thread's simdjson parser from being reallocated
+// when calls with different limits alternate.
 constexpr std::size_t depth_ceiling = 512;
 
 std::size_t effective_depth(const protocol_limits& l) noexcept {
     return std::min(l.max_depth, depth_ceiling);
-}
-
-// The nesting any member of a frame may have (since needs one level).
-std::size_t member_depth(const protocol_limits& l) noexcept {
-    return std::max<std::size_t>(effective_depth(l), 1);
 }
 
 // --- UTF-8 -----------------------------------------------------------------
@@ -969,7 +967,7 @@ struct mp_adapter {
                     return false;
                 }
                 offset = true;
-            } else if (!r.skip(depth_ceiling, cx)) {  // already bounded by the first pass
+            } else if (!r.skip(depth_ceiling, cx)) {
                 return false;
             }
         }
@@ -1158,8 +1156,8 @@ bool widen_big_integers(std::string_view in, std::string& out) {
 bool parse_json(std::string_view text, element& root, context& cx) {
     auto& parser = thread_parser();
     // simdjson's depth counts one more than the containers: the envelope
-    // object, then members nested up to member_depth().
-    const std::size_t depth = member_depth(cx.limits) + 2;
+    // object, then members nested up to depth_ceiling.
+    constexpr std::size_t depth = depth_ceiling + 2;
     if (parser.max_depth() != depth &&
         parser.allocate(std::max(parser.capacity(), text.size()), depth) != simdjson::SUCCESS) {
         return cx.fail(protocol_errc::internal, "the server is out of memory");
@@ -1233,7 +1231,6 @@ result<client_op> decode_mp(std::string_view bytes, context& cx) {
     // members are; their values are read once the op is known.
     envelope<std::string_view> env;
     const std::size_t mark = cx.keys.size();
-    const std::size_t depth = member_depth(cx.limits);
     for (std::uint32_t k = 0; k < it.count; ++k) {
         std::string_view key;
         if (!mp_key(r, key, cx)) {
@@ -1241,7 +1238,7 @@ result<client_op> decode_mp(std::string_view bytes, context& cx) {
         }
         cx.keys.push_back(key);
         const char* start = r.position();
-        if (!r.skip(depth, cx)) {
+        if (!r.skip(depth_ceiling, cx)) {
             return cx.code;
         }
         env.take(key, std::string_view(start, static_cast<std::size_t>(r.position() - start)));

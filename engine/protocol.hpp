@@ -41,12 +41,11 @@
 //
 // Limits (protocol_limits): max_data_bytes bounds each encoding of data
 // (too_large); max_depth bounds the nesting of data (a scalar is depth 0, []
-// is 1) and of every other member, unknown ones included, but is at least 1
-// there so that since fits (too_large); values above 512 count as 512 (the
-// walk is recursive). Whole-frame size limits belong to the WebSocket layer
-// (and the HTTP body limit for POST /api/publish). The codec allocates its
-// outputs (bounded by the frame's size) and, per thread, scratch space that
-// is reused from call to call (see below); nothing else.
+// is 1; too_large); values above 512 count as 512, and 512 is the bound for
+// every other member, unknown ones included (the walks are recursive). Whole-frame size limits
+// belong to the WebSocket layer (and the HTTP body limit for POST /api/publish). The codec
+// allocates its outputs (bounded by the frame's size) and, per thread, scratch space that is reused
+// from call to call (see below); nothing else.
 //
 // Errors are corvid::protocol_errc values (include/corvid/error.hpp): the enum
 // value is the wire code of the `err` frame. The overloads with a `reason`

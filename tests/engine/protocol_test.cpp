@@ -459,20 +459,26 @@ TEST(protocol_errors, depth_limit_exact) {
     EXPECT_EQ(json_error(json_pub("[[[[[[[[[[[[1]]]]]]]]]]]]"), l), protocol_errc::too_large);
     EXPECT_EQ(mp_data(bytes({0x91, 0x91, 0x91, 0x01}), l).json, "[[[1]]]");
     EXPECT_EQ(mp_error(mp_pub(bytes({0x91, 0x91, 0x91, 0x91, 0x01})), l), protocol_errc::too_large);
-    // Unknown fields have the same limit.
-    EXPECT_EQ(decode_ok(wire_format::json, R"({"op":"ping","x":[[[1]]]})", l).kind, op_kind::ping);
-    EXPECT_EQ(json_error(R"({"op":"ping","x":[[[[1]]]]})", l), protocol_errc::too_large);
+    // Other members, unknown ones included, may nest up to 512 whatever max_depth says.
+    const auto nested = [](std::size_t n, char open, char close) {
+        return std::string(n, open) + "1" + std::string(n, close);
+    };
     EXPECT_EQ(
-        decode_ok(wire_format::msgpack,
-                  mp_frame(2).str("op").str("ping").str("x").raw(bytes({0x91, 0x91, 0x90})).bytes(),
-                  l)
-            .kind,
+        decode_ok(wire_format::json, R"({"op":"ping","x":)" + nested(512, '[', ']') + "}", l).kind,
         op_kind::ping);
-    EXPECT_EQ(
-        mp_error(
-            mp_frame(2).str("op").str("ping").str("x").raw(bytes({0x91, 0x91, 0x91, 0x90})).bytes(),
-            l),
-        protocol_errc::too_large);
+    EXPECT_EQ(json_error(R"({"op":"ping","x":)" + nested(513, '[', ']') + "}", l),
+              protocol_errc::too_large);
+    const std::string ping_x = mp_frame(2).str("op").str("ping").str("x").bytes();
+    EXPECT_EQ(decode_ok(wire_format::msgpack, ping_x + std::string(512, '\x91') + "\x01", l).kind,
+              op_kind::ping);
+    EXPECT_EQ(mp_error(ping_x + std::string(513, '\x91') + "\x01", l), protocol_errc::too_large);
+    // And so may data when max_depth asks for more.
+    l.max_depth = 100000;
+    EXPECT_TRUE(decode_client_op(wire_format::json, json_pub(nested(512, '[', ']')), l));
+    EXPECT_EQ(json_error(json_pub(nested(513, '[', ']')), l), protocol_errc::too_large);
+    EXPECT_TRUE(
+        decode_client_op(wire_format::msgpack, mp_pub(std::string(512, '\x91') + "\x01"), l));
+    EXPECT_EQ(mp_error(mp_pub(std::string(513, '\x91') + "\x01"), l), protocol_errc::too_large);
     // Far deeper than anything: still a clean refusal.
     const std::string deep = std::string(100000, '[') + std::string(100000, ']');
     EXPECT_EQ(json_error(json_pub(deep)), protocol_errc::too_large);
