@@ -1,0 +1,541 @@
+#!/usr/bin/python3
+"""An independent client of corvid-server (docs/protocol.md) for the interop
+tests: python3-websockets 10.4 (Debian's) for the WebSocket, python3-msgpack
+(Debian's) for the corvid.msgpack subprotocol, the standard library for
+HTTP (urllib, http.client) and for the HS256 tokens (hmac, hashlib, base64,
+json), so nothing here shares code with corvid.
+
+    engine_client.py --port P --secret S SCENARIO [options]
+
+Scenarios (each connects to ws://127.0.0.1:P/ws):
+  roundtrip   ready, sub/subok, POST /api/publish -> msg, pub over the
+              WebSocket -> msg, ping/pong (--auth query|header,
+              --format json|msgpack)
+  mixed       a JSON and a MessagePack subscriber of one channel both get
+              what each of them publishes, in its own format
+  errors      err replies: malformed (1), unknown op (2), bad channel (4),
+              not allowed (6), not subscribed (7), already subscribed (8);
+              the connection stays open (--format json|msgpack)
+  refused     401 handshakes (expired, missing, wrong signature) with the
+              reason in the body and WWW-Authenticate: Bearer
+  close-codes 1009 for a message over --max-message bytes, 1007 for a text
+              frame that is not UTF-8; the server goes on serving
+  token       with the token given by --token: --ch is accepted (subok),
+              --denied-ch is refused with err 6
+  hold        subscribes, prints "holding", waits for the server's close and
+              prints "close: CODE REASON"
+  observe     subscribes to --ch, prints "subscribed", waits for the browser
+              page's "ready" on it, publishes --data to --publish-ch over
+              the HTTP API, then prints every msg data it gets until it has
+              --expect of them (the browser test)
+
+Output: one "ok <what>" line per check that passed, "FAIL <what>: expected
+..., got ..." per check that did not (the scenario goes on where it can),
+"done" at the end. Exit status 0 when nothing failed, 1 otherwise.
+"""
+
+import argparse
+import asyncio
+import base64
+import hashlib
+import hmac
+import http.client
+import json
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import websockets
+
+try:
+    import msgpack
+except ImportError:  # only the msgpack scenarios need it
+    msgpack = None
+
+RECV_TIMEOUT = 10
+failures = []
+
+
+def ok(what):
+    print("ok " + what, flush=True)
+
+
+def fail(what):
+    failures.append(what)
+    print("FAIL " + what, flush=True)
+
+
+def check(cond, what, got=None):
+    if cond:
+        ok(what)
+    else:
+        fail(what + ("" if got is None else f": got {got!r}"))
+    return cond
+
+
+# --- tokens -----------------------------------------------------------------
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def sign_hs256(secret, claims):
+    header = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    payload = b64url(json.dumps(claims).encode())
+    signing_input = (header + "." + payload).encode()
+    sig = hmac.new(secret.encode(), signing_input, hashlib.sha256).digest()
+    return header + "." + payload + "." + b64url(sig)
+
+
+def token(secret, **claims):
+    now = int(time.time())
+    claims.setdefault("sub", "python")
+    claims.setdefault("exp", now + 600)
+    return sign_hs256(secret, claims)
+
+
+# --- frames -----------------------------------------------------------------
+
+
+class Conn:
+    """One WebSocket speaking corvid.json or corvid.msgpack."""
+
+    def __init__(self, ws, fmt):
+        self.ws = ws
+        self.fmt = fmt
+
+    async def send(self, obj):
+        if self.fmt == "msgpack":
+            await self.ws.send(msgpack.packb(obj, use_bin_type=True))
+        else:
+            await self.ws.send(json.dumps(obj, separators=(",", ":")))
+
+    async def recv(self):
+        """The next frame decoded, or None (with a FAIL) on timeout or close."""
+        try:
+            frame = await asyncio.wait_for(self.ws.recv(), RECV_TIMEOUT)
+        except asyncio.TimeoutError:
+            fail(f"no frame from the server within {RECV_TIMEOUT} s")
+            return None
+        except websockets.ConnectionClosed as e:
+            fail(f"connection closed while waiting for a frame: {describe_close(e)}")
+            return None
+        if self.fmt == "msgpack":
+            if not isinstance(frame, bytes):
+                fail(f"corvid.msgpack: expected a binary frame, got text {frame!r}")
+                return None
+            return msgpack.unpackb(frame, raw=False)
+        if not isinstance(frame, str):
+            fail(f"corvid.json: expected a text frame, got binary {frame!r}")
+            return None
+        return json.loads(frame)
+
+    async def expect(self, op, label):
+        m = await self.recv()
+        if m is None:
+            return None
+        if not isinstance(m, dict) or m.get("op") != op:
+            fail(f"{label}: expected op {op!r}, got {m!r}")
+            return None
+        return m
+
+
+def describe_close(e):
+    if e.rcvd is None:
+        return "no close frame received"
+    return f"close {e.rcvd.code} {e.rcvd.reason!r}"
+
+
+async def connect(args, tok=None, fmt="json", auth="query", subprotocols=None):
+    url = f"ws://127.0.0.1:{args.port}/ws"
+    headers = {}
+    if tok is not None:
+        if auth == "header":
+            headers["Authorization"] = "Bearer " + tok
+        else:
+            url += "?token=" + tok
+    if subprotocols is None:
+        subprotocols = ["corvid." + fmt]
+    ws = await websockets.connect(
+        url,
+        subprotocols=subprotocols,
+        extra_headers=headers,
+        open_timeout=10,
+        close_timeout=5,
+        max_size=1 << 22,
+        compression=None,
+    )
+    return Conn(ws, fmt)
+
+
+def http_post(args, path, body, tok):
+    """(status, parsed JSON body or text) of a POST with a bearer token."""
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{args.port}{path}",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", "Authorization": "Bearer " + tok},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            status, text = r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        status, text = e.code, e.read().decode()
+    try:
+        return status, json.loads(text)
+    except ValueError:
+        return status, text
+
+
+def publish(args, admin, ch, data, msg_id=None):
+    body = {"ch": ch, "data": data}
+    if msg_id is not None:
+        body["id"] = msg_id
+    status, answer = http_post(args, "/api/publish", body, admin)
+    if not check(status == 200 and isinstance(answer, dict), f"POST /api/publish {ch} -> 200",
+                 (status, answer)):
+        return None
+    check(answer.get("ch") == ch and isinstance(answer.get("offset"), int),
+          "publish answer has ch and offset", answer)
+    return answer
+
+
+async def subscribe(conn, ch, label):
+    await conn.send({"op": "sub", "ch": ch})
+    m = await conn.expect("subok", f"{label}: sub {ch}")
+    if m is None:
+        return None
+    epoch, offset = m.get("epoch"), m.get("offset")
+    check(m.get("ch") == ch and isinstance(epoch, int) and 0 < epoch < 2**53
+          and isinstance(offset, int) and 0 <= offset < 2**53,
+          f"{label}: subok {ch} with epoch and offset", m)
+    return m
+
+
+async def expect_msg(conn, ch, offset, data, msg_id, label):
+    m = await conn.expect("msg", label)
+    if m is None:
+        return None
+    check(m.get("ch") == ch, f"{label}: msg ch", m.get("ch"))
+    check(m.get("offset") == offset, f"{label}: msg offset {offset}", m.get("offset"))
+    check(m.get("data") == data, f"{label}: msg data", m.get("data"))
+    if msg_id is None:
+        check("id" not in m, f"{label}: msg without id", m.get("id"))
+    else:
+        check(m.get("id") == msg_id, f"{label}: msg id {msg_id}", m.get("id"))
+    return m
+
+
+# --- scenarios --------------------------------------------------------------
+
+
+async def roundtrip(args):
+    fmt, auth = args.format, args.auth
+    reader = token(args.secret, channels=["py.**"], publish=["py.echo.*"])
+    admin = token(args.secret, sub="ops", admin=True)
+    conn = await connect(args, reader, fmt, auth)
+    check(conn.ws.subprotocol == "corvid." + fmt, f"subprotocol corvid.{fmt}", conn.ws.subprotocol)
+    ready = await conn.expect("ready", "first frame")
+    if ready is not None:
+        check(isinstance(ready.get("conn"), str) and ready["conn"] != "", "ready with conn", ready)
+
+    ch = f"py.news.{fmt}.{auth}"
+    sub = await subscribe(conn, ch, "roundtrip")
+    if sub is None:
+        return
+    check(sub["offset"] == 0, "a fresh channel's subok offset is 0", sub["offset"])
+
+    data = {"title": "h\u00e9llo \u2603", "n": [1, -2, 2.5, True, None], "nested": {"a": {}}}
+    answer = publish(args, admin, ch, data, "py-1")
+    if answer is None:
+        return
+    check(answer.get("epoch") == sub["epoch"], "publish answer's epoch is subok's", answer)
+    check(answer.get("offset") == sub["offset"] + 1, "publish answer's offset is subok's + 1",
+          answer)
+    await expect_msg(conn, ch, sub["offset"] + 1, data, "py-1", "HTTP publication")
+    publish(args, admin, ch, "second", None)
+    await expect_msg(conn, ch, sub["offset"] + 2, "second", None, "second HTTP publication")
+
+    echo = f"py.echo.{fmt}{auth}"
+    esub = await subscribe(conn, echo, "echo")
+    if esub is not None:
+        await conn.send({"op": "pub", "ch": echo, "data": ["x", 1, {"y": False}], "id": "w-1"})
+        await expect_msg(conn, echo, esub["offset"] + 1, ["x", 1, {"y": False}], "w-1",
+                         "WebSocket publication to own subscription")
+    await conn.send({"op": "ping"})
+    await conn.expect("pong", "ping")
+    await conn.send({"op": "unsub", "ch": ch})
+    publish(args, admin, ch, "after unsub", None)
+    await conn.send({"op": "ping"})
+    m = await conn.recv()
+    check(m == {"op": "pong"}, "nothing after unsub, then pong", m)
+    await conn.ws.close()
+    check(conn.ws.close_code == 1000, "clean close 1000", conn.ws.close_code)
+
+
+async def mixed(args):
+    tok = token(args.secret, channels=["mix.*"], publish=["mix.*"])
+    j = await connect(args, tok, "json")
+    m = await connect(args, tok, "msgpack")
+    for c, label in ((j, "json"), (m, "msgpack")):
+        await c.expect("ready", f"{label} ready")
+    sj = await subscribe(j, "mix.a", "json")
+    sm = await subscribe(m, "mix.a", "msgpack")
+    if sj is None or sm is None:
+        return
+    base = max(sj["offset"], sm["offset"])
+    data1 = {"from": "msgpack", "v": [1, -70000, 3.25, "\u00fcnicode", None, True]}
+    await m.send({"op": "pub", "ch": "mix.a", "data": data1, "id": "m1"})
+    await expect_msg(j, "mix.a", base + 1, data1, "m1", "msgpack publication to json subscriber")
+    await expect_msg(m, "mix.a", base + 1, data1, "m1",
+                     "msgpack publication to msgpack subscriber")
+    data2 = {"from": "json", "big": 2**40, "neg": -1, "s": "x" * 300}
+    await j.send({"op": "pub", "ch": "mix.a", "data": data2})
+    await expect_msg(j, "mix.a", base + 2, data2, None, "json publication to json subscriber")
+    await expect_msg(m, "mix.a", base + 2, data2, None,
+                     "json publication to msgpack subscriber")
+    await j.ws.close()
+    await m.ws.close()
+
+
+async def expect_err(conn, code, label):
+    m = await conn.expect("err", label)
+    if m is None:
+        return
+    check(m.get("code") == code, f"{label}: err code {code}", m)
+    check(isinstance(m.get("reason"), str) and m["reason"] != "", f"{label}: err has a reason", m)
+
+
+async def errors(args):
+    fmt = args.format
+    tok = token(args.secret, channels=["py.**"], publish=["py.pub"])
+    conn = await connect(args, tok, fmt)
+    await conn.expect("ready", "ready")
+    if fmt == "json":
+        for label, text in (
+            ("invalid JSON", "{not json"),
+            ("truncated JSON", '{"op":"sub","ch":'),
+            ("JSON array", "[1,2]"),
+            ("repeated key", '{"op":"ping","op":"ping"}'),
+        ):
+            await conn.ws.send(text)
+            await expect_err(conn, 1, label)
+    else:
+        for label, raw in (
+            ("never-used MessagePack byte", b"\xc1"),
+            ("truncated MessagePack map", b"\x82\xa2op\xa3sub"),
+            ("MessagePack array", b"\x92\x01\x02"),
+        ):
+            await conn.ws.send(raw)
+            await expect_err(conn, 1, label)
+    await conn.send({"op": "dance"})
+    await expect_err(conn, 2, "unknown op")
+    await conn.send({"op": "sub", "ch": "bad channel!"})
+    await expect_err(conn, 4, "bad channel name")
+    await conn.send({"op": "sub", "ch": "secret.plans"})
+    await expect_err(conn, 6, "sub outside the channels claim")
+    await conn.send({"op": "pub", "ch": "py.other", "data": 1})
+    await expect_err(conn, 6, "pub outside the publish claim")
+    await conn.send({"op": "unsub", "ch": "py.never"})
+    await expect_err(conn, 7, "unsub without sub")
+    await subscribe(conn, "py.twice", "first sub")
+    await conn.send({"op": "sub", "ch": "py.twice"})
+    await expect_err(conn, 8, "second sub")
+    await conn.send({"op": "ping"})
+    await conn.expect("pong", "still open after the errors")
+    await conn.ws.close()
+    check(conn.ws.close_code == 1000, "clean close 1000", conn.ws.close_code)
+
+
+def raw_handshake(args, target, headers=None):
+    """(status, headers, body) of a WebSocket upgrade request sent by hand."""
+    c = http.client.HTTPConnection("127.0.0.1", args.port, timeout=10)
+    h = {
+        "Upgrade": "websocket",
+        "Connection": "Upgrade",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "Sec-WebSocket-Version": "13",
+        "Sec-WebSocket-Protocol": "corvid.json",
+    }
+    h.update(headers or {})
+    c.request("GET", target, headers=h)
+    r = c.getresponse()
+    body = r.read().decode(errors="replace")
+    c.close()
+    return r.status, r.headers, body
+
+
+async def refused(args):
+    now = int(time.time())
+    expired = token(args.secret, channels=["**"], exp=now - 3600)
+    forged = token("another secret that is long enough!!", channels=["**"])
+    cases = (
+        ("expired token in ?token=", "/ws?token=" + expired, {}, "expired"),
+        ("expired token in Authorization", "/ws", {"Authorization": "Bearer " + expired},
+         "expired"),
+        ("no token", "/ws", {}, "token"),
+        ("wrong signature", "/ws?token=" + forged, {}, "signature"),
+    )
+    for label, target, headers, word in cases:
+        # What a client library sees: a refused handshake, status 401.
+        extra = headers if headers else {}
+        try:
+            ws = await websockets.connect(f"ws://127.0.0.1:{args.port}{target}",
+                                          extra_headers=extra, subprotocols=["corvid.json"],
+                                          open_timeout=10)
+            fail(f"{label}: the handshake succeeded")
+            await ws.close()
+        except websockets.InvalidStatusCode as e:
+            check(e.status_code == 401, f"{label}: websockets sees 401", e.status_code)
+        # What the server says, read by hand.
+        status, h, body = raw_handshake(args, target, headers)
+        check(status == 401, f"{label}: status 401", status)
+        check((h.get("WWW-Authenticate") or "").startswith("Bearer"),
+              f"{label}: WWW-Authenticate: Bearer", h.get("WWW-Authenticate"))
+        check(word in body.lower(), f"{label}: body says why ({word!r})", body)
+
+
+async def close_codes(args):
+    tok = token(args.secret, channels=["**"], publish=["**"])
+    conn = await connect(args, tok)
+    await conn.expect("ready", "ready")
+    big = json.dumps({"op": "pub", "ch": "big", "data": "x" * (args.max_message + 100)})
+    await conn.ws.send(big)
+    try:
+        got = await asyncio.wait_for(conn.ws.recv(), RECV_TIMEOUT)
+        fail(f"oversize message: a frame instead of a close: {got!r}")
+    except websockets.ConnectionClosed as e:
+        check(e.rcvd is not None and e.rcvd.code == 1009, "oversize message: close 1009",
+              describe_close(e))
+    except asyncio.TimeoutError:
+        fail("oversize message: no close within the timeout")
+
+    conn = await connect(args, tok)
+    await conn.expect("ready", "ready")
+    # A text frame whose payload is not UTF-8 (websockets only sends valid
+    # text through send(), so the frame is written directly).
+    await conn.ws.write_frame(True, 0x1, b'{"op":"ping","x":"\xff\xfe"}')
+    try:
+        got = await asyncio.wait_for(conn.ws.recv(), RECV_TIMEOUT)
+        fail(f"invalid UTF-8: a frame instead of a close: {got!r}")
+    except websockets.ConnectionClosed as e:
+        check(e.rcvd is not None and e.rcvd.code == 1007, "invalid UTF-8: close 1007",
+              describe_close(e))
+    except asyncio.TimeoutError:
+        fail("invalid UTF-8: no close within the timeout")
+
+    conn = await connect(args, tok)
+    await conn.expect("ready", "a new connection after the closes")
+    await conn.send({"op": "ping"})
+    await conn.expect("pong", "the server still answers")
+    await conn.ws.close()
+
+
+async def token_scenario(args):
+    conn = await connect(args, args.token)
+    await conn.expect("ready", "ready with the given token")
+    if args.ch:
+        await subscribe(conn, args.ch, "allowed channel")
+    if args.denied_ch:
+        await conn.send({"op": "sub", "ch": args.denied_ch})
+        await expect_err(conn, 6, f"sub {args.denied_ch}")
+    await conn.ws.close()
+
+
+async def hold(args):
+    tok = args.token or token(args.secret, channels=["**"])
+    conn = await connect(args, tok)
+    await conn.expect("ready", "ready")
+    await subscribe(conn, args.ch or "hold", "hold")
+    print("holding", flush=True)
+    try:
+        while True:
+            await asyncio.wait_for(conn.ws.recv(), 60)
+    except websockets.ConnectionClosed as e:
+        print("close: " + describe_close(e), flush=True)
+        if e.rcvd is not None:
+            check(e.rcvd.code == args.expect_close, f"close code {args.expect_close}", e.rcvd.code)
+        else:
+            fail("no close frame from the server")
+    except asyncio.TimeoutError:
+        fail("no close within 60 s")
+
+
+async def observe(args):
+    tok = token(args.secret, channels=[args.ch])
+    admin = token(args.secret, sub="ops", admin=True)
+    conn = await connect(args, tok)
+    await conn.expect("ready", "ready")
+    if await subscribe(conn, args.ch, "observer") is None:
+        return
+    print("subscribed", flush=True)
+    got = []
+    published = False
+    deadline = time.monotonic() + 60
+    while len(got) < args.expect and time.monotonic() < deadline:
+        try:
+            frame = await asyncio.wait_for(conn.ws.recv(), deadline - time.monotonic())
+        except asyncio.TimeoutError:
+            break
+        m = json.loads(frame)
+        if m.get("op") != "msg":
+            fail(f"observer: unexpected frame {m!r}")
+            continue
+        if not published:
+            if not check(m.get("data") == "ready", "the page says ready", m.get("data")):
+                break
+            answer = publish(args, admin, args.publish_ch, json.loads(args.data), "from-test")
+            if answer is not None:
+                print(f"published {answer.get('epoch')}:{answer.get('offset')}", flush=True)
+            published = True
+            continue
+        print("data: " + json.dumps(m.get("data"), sort_keys=True, separators=(",", ":")),
+              flush=True)
+        got.append(m)
+    check(len(got) == args.expect, f"observer: {args.expect} reports from the page", len(got))
+    await conn.ws.close()
+
+
+SCENARIOS = {
+    "roundtrip": roundtrip,
+    "mixed": mixed,
+    "errors": errors,
+    "refused": refused,
+    "close-codes": close_codes,
+    "token": token_scenario,
+    "hold": hold,
+    "observe": observe,
+}
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("scenario", choices=sorted(SCENARIOS))
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--secret", default="")
+    p.add_argument("--format", choices=("json", "msgpack"), default="json")
+    p.add_argument("--auth", choices=("query", "header"), default="query")
+    p.add_argument("--max-message", type=int, default=4096)
+    p.add_argument("--token")
+    p.add_argument("--ch")
+    p.add_argument("--denied-ch")
+    p.add_argument("--expect-close", type=int, default=1001)
+    p.add_argument("--publish-ch")
+    p.add_argument("--data", default='"hello"')
+    p.add_argument("--expect", type=int, default=1)
+    args = p.parse_args()
+    if msgpack is None and (args.format == "msgpack" or args.scenario == "mixed"):
+        print("FAIL python3-msgpack is not installed (apt-get install python3-msgpack)")
+        sys.exit(1)
+    try:
+        asyncio.run(SCENARIOS[args.scenario](args))
+    except Exception as e:  # a failure the scenario did not expect
+        fail(f"{type(e).__name__}: {e}")
+    print("done", flush=True)
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
