@@ -143,7 +143,8 @@ void encode_ready(wire_format f, std::string& out, std::string_view conn_id);
 void encode_subok(wire_format f, std::string& out, std::string_view ch, stream_position at,
                   std::optional<bool> recovered);
 /// {"op":"msg","ch":C,"offset":N,"id":ID,"data":ANY} ("id" omitted when empty).
-/// `data` is written as is: it must come from the decoder (or be valid).
+/// `data` is written as is: it must come from the decoder (or be valid); an
+/// empty payload (default-constructed) is written as null.
 void encode_msg(wire_format f, std::string& out, std::string_view ch, std::uint64_t offset,
                 std::string_view id, const payload& data);
 /// {"op":"err","code":N,"reason":TEXT}; code is the enum value.
