@@ -118,7 +118,7 @@ inline constexpr std::uint64_t max_stream_number = (std::uint64_t{1} << 53) - 1;
 /// object/map, a repeated key), unknown_op, bad_field (missing field, wrong
 /// type, bad value, number out of range, bin/ext data, non-UTF-8 string),
 /// bad_channel, too_large (data over max_data_bytes or max_depth, id over
-/// max_id_length).
+/// max_id_length), and internal only if the parser's memory cannot be had.
 result<client_op> decode_client_op(wire_format f, std::string_view frame, const protocol_limits& l);
 /// The same, setting `reason` to a sentence about the failure (empty on success).
 result<client_op> decode_client_op(wire_format f, std::string_view frame, const protocol_limits& l,
