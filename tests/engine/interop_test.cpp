@@ -1,7 +1,8 @@
 // corvid-server's engine (include/corvid/engine.hpp) against clients written
 // by someone else: python3-websockets 10.4 with python3-msgpack and the
 // Python standard library (tests/support/engine_client.py, which also signs
-// its own HS256 tokens with hmac), and Chromium headless running
+// its own HS256 tokens with hmac; http.client reads the SSE stream and urllib
+// calls the HTTP API), and Chromium headless running
 // tests/support/engine_page.html (WebSocket and EventSource).
 //
 // Each test starts an in-process engine_server on a free port (two workers,
@@ -220,6 +221,14 @@ TEST_F(EngineInterop, PythonRefusedHandshakesSay401AndWhy) {
 
 TEST_F(EngineInterop, PythonCloseCodesForOversizeAndInvalidUtf8) {
     run_scenario({"close-codes", "--max-message", std::to_string(max_message_bytes)});
+}
+
+TEST_F(EngineInterop, PythonSseStreamAndResumeByLastEventId) {
+    run_scenario({"sse"});
+}
+
+TEST_F(EngineInterop, PythonHttpApiRefusalsHealthzMetrics) {
+    run_scenario({"api"});
 }
 
 // --- Chromium headless ------------------------------------------------------

@@ -24,6 +24,11 @@ Scenarios (each connects to ws://127.0.0.1:P/ws):
               --denied-ch is refused with err 6
   hold        subscribes, prints "holding", waits for the server's close and
               prints "close: CODE REASON"
+  sse         GET /sse read with http.client: retry, ready, subok, msg events
+              with id EPOCH:OFFSET; resume by Last-Event-ID and ?lastEventId=;
+              400/401/403 before the stream
+  api         POST /api/publish refusals (401, 403, 400 with code, 413) with
+              JSON bodies; /healthz; /metrics
   observe     subscribes to --ch, prints "subscribed", waits for the browser
               page's "ready" on it, publishes --data to --publish-ch over
               the HTTP API, then prints every msg data it gets until it has
@@ -498,7 +503,159 @@ async def observe(args):
     await conn.ws.close()
 
 
+class EventStream:
+    """A text/event-stream read with http.client, parsed as the HTML
+    standard says (event, id, data lines; a blank line ends an event)."""
+
+    def __init__(self, args, target, headers):
+        self.conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=RECV_TIMEOUT)
+        h = {"Accept": "text/event-stream"}
+        h.update(headers)
+        self.conn.request("GET", target, headers=h)
+        self.response = self.conn.getresponse()
+        self.retry = None
+
+    def next_event(self):
+        """(event, id, data) of the next event; None at the end of the stream."""
+        event, ident, data = "message", None, []
+        while True:
+            line = self.response.readline()
+            if not line:
+                return None
+            line = line.decode().rstrip("\r\n")
+            if line == "":
+                if data:
+                    return event, ident, "\n".join(data)
+                event, ident = "message", None
+                continue
+            if line.startswith(":"):
+                continue
+            name, _, value = line.partition(":")
+            value = value[1:] if value.startswith(" ") else value
+            if name == "event":
+                event = value
+            elif name == "id":
+                ident = value
+            elif name == "data":
+                data.append(value)
+            elif name == "retry":
+                self.retry = value
+
+    def expect(self, event_name, label):
+        try:
+            e = self.next_event()
+        except OSError as err:
+            fail(f"{label}: reading the stream: {err}")
+            return None
+        if e is None:
+            fail(f"{label}: the stream ended")
+            return None
+        if not check(e[0] == event_name, f"{label}: event {event_name}", e):
+            return None
+        return e[1], json.loads(e[2])
+
+    def close(self):
+        self.conn.close()
+
+
+async def sse(args):
+    reader = token(args.secret, channels=["py.sse.*"])
+    admin = token(args.secret, sub="ops", admin=True)
+    auth = {"Authorization": "Bearer " + reader}
+    ch = "py.sse.news"
+
+    stream = EventStream(args, "/sse?ch=" + ch, auth)
+    r = stream.response
+    check(r.status == 200, "GET /sse: 200", r.status)
+    check((r.getheader("Content-Type") or "").startswith("text/event-stream"),
+          "Content-Type: text/event-stream", r.getheader("Content-Type"))
+    got = stream.expect("ready", "first event")
+    check(got is not None and got[1].get("op") == "ready", "ready event", got)
+    check(stream.retry == "1000", "retry: 1000 before the events", stream.retry)
+    got = stream.expect("subok", "subscription")
+    if got is None:
+        return
+    sub = got[1]
+    check(sub.get("ch") == ch and isinstance(sub.get("epoch"), int), "subok event", sub)
+    epoch, base = sub["epoch"], sub["offset"]
+    for i in range(1, 4):
+        publish(args, admin, ch, {"i": i}, f"s{i}")
+    for i in range(1, 4):
+        got = stream.expect("msg", f"msg {i}")
+        if got is None:
+            return
+        ident, m = got
+        check(ident == f"{epoch}:{base + i}", f"msg {i}: id EPOCH:OFFSET", ident)
+        check(m.get("op") == "msg" and m.get("ch") == ch and m.get("offset") == base + i
+              and m.get("data") == {"i": i} and m.get("id") == f"s{i}", f"msg {i}: envelope", m)
+    stream.close()
+
+    # Resume: what came after the first publication, by header and by query.
+    for label, target, headers in (
+        ("Last-Event-ID", "/sse?ch=" + ch, dict(auth, **{"Last-Event-ID": f"{epoch}:{base + 1}"})),
+        ("?lastEventId=", f"/sse?ch={ch}&lastEventId={epoch}:{base + 1}", auth),
+    ):
+        stream = EventStream(args, target, headers)
+        check(stream.response.status == 200, f"{label}: 200", stream.response.status)
+        stream.expect("ready", f"{label}: ready")
+        got = stream.expect("subok", f"{label}: subok")
+        if got is not None:
+            check(got[1].get("recovered") is True and got[1].get("epoch") == epoch,
+                  f"{label}: subok recovered", got[1])
+        for i in (2, 3):
+            got = stream.expect("msg", f"{label}: missed msg {i}")
+            if got is not None:
+                check(got[0] == f"{epoch}:{base + i}" and got[1].get("data") == {"i": i},
+                      f"{label}: missed msg {i} with its id", got)
+        stream.close()
+
+    # Refusals before the stream starts: plain-text statuses.
+    for label, target, headers, status in (
+        ("no ch", "/sse", auth, 400),
+        ("bad channel name", "/sse?ch=bad%20name", auth, 400),
+        ("no token", "/sse?ch=" + ch, {}, 401),
+        ("channel not allowed", "/sse?ch=py.other.x", auth, 403),
+    ):
+        stream = EventStream(args, target, headers)
+        body = stream.response.read().decode(errors="replace")
+        check(stream.response.status == status and body.strip() != "",
+              f"{label}: {status} with a reason", (stream.response.status, body))
+        stream.close()
+
+
+async def api(args):
+    admin = token(args.secret, sub="ops", admin=True)
+    reader = token(args.secret, channels=["**"], publish=["**"])
+    for label, body, tok, status, code in (
+        ("reader token without admin", {"ch": "api.x", "data": 1}, reader, 403, None),
+        ("no ch", {"data": 1}, admin, 400, 3),
+        ("bad channel name", {"ch": "a b", "data": 1}, admin, 400, 4),
+        ("data over max-data-bytes", {"ch": "api.x", "data": "x" * 70000}, admin, 413, 5),
+    ):
+        got_status, answer = http_post(args, "/api/publish", body, tok)
+        check(got_status == status, f"{label}: {status}", (got_status, answer))
+        check(isinstance(answer, dict) and isinstance(answer.get("reason"), str)
+              and (code is None or answer.get("code") == code),
+              f"{label}: JSON body with code and reason", answer)
+    req = urllib.request.Request(f"http://127.0.0.1:{args.port}/api/publish", method="POST",
+                                 data=b'{"ch":"api.x","data":1}',
+                                 headers={"Content-Type": "application/json"})
+    try:
+        urllib.request.urlopen(req, timeout=10)
+        fail("no token: accepted")
+    except urllib.error.HTTPError as e:
+        check(e.code == 401, "no token: 401", e.code)
+    with urllib.request.urlopen(f"http://127.0.0.1:{args.port}/healthz", timeout=10) as r:
+        check(r.status == 200 and r.read().strip() == b"ok", "GET /healthz: 200 ok", r.status)
+    with urllib.request.urlopen(f"http://127.0.0.1:{args.port}/metrics", timeout=10) as r:
+        text = r.read().decode()
+        check(r.status == 200 and "# TYPE corvid_" in text and "corvid_connections" in text,
+              "GET /metrics: Prometheus text", text[:200])
+
+
 SCENARIOS = {
+    "api": api,
+    "sse": sse,
     "roundtrip": roundtrip,
     "mixed": mixed,
     "errors": errors,
