@@ -215,7 +215,7 @@ TEST_F(EngineInterop, PythonErrRepliesMsgpack) {
     run_scenario({"errors", "--format", "msgpack"});
 }
 
-TEST_F(EngineInterop, PythonRefusedHandshakesSay401AndWhy) {
+TEST_F(EngineInterop, PythonRefusedHandshakesSayWhy) {
     run_scenario({"refused"});
 }
 

@@ -17,7 +17,9 @@ Scenarios (each connects to ws://127.0.0.1:P/ws):
               not allowed (6), not subscribed (7), already subscribed (8);
               the connection stays open (--format json|msgpack)
   refused     401 handshakes (expired, missing, wrong signature) with the
-              reason in the body and WWW-Authenticate: Bearer
+              reason in the body and WWW-Authenticate: Bearer; the
+              access_token cookie refused (403) from another site's Origin,
+              accepted from the server's own
   close-codes 1009 for a message over --max-message bytes, 1007 for a text
               frame that is not UTF-8; the server goes on serving
   token       with the token given by --token: --ch is accepted (subok),
@@ -153,9 +155,9 @@ def describe_close(e):
     return f"close {e.rcvd.code} {e.rcvd.reason!r}"
 
 
-async def connect(args, tok=None, fmt="json", auth="query", subprotocols=None):
+async def connect(args, tok=None, fmt="json", auth="query", subprotocols=None, headers=None):
     url = f"ws://127.0.0.1:{args.port}/ws"
-    headers = {}
+    headers = dict(headers or {})
     if tok is not None:
         if auth == "header":
             headers["Authorization"] = "Bearer " + tok
@@ -400,6 +402,19 @@ async def refused(args):
         check((h.get("WWW-Authenticate") or "").startswith("Bearer"),
               f"{label}: WWW-Authenticate: Bearer", h.get("WWW-Authenticate"))
         check(word in body.lower(), f"{label}: body says why ({word!r})", body)
+
+    # The access_token cookie: refused from another site's page (403),
+    # accepted from the server's own origin.
+    good = token(args.secret, channels=["**"])
+    status, h, body = raw_handshake(args, "/ws", {"Cookie": "access_token=" + good,
+                                                  "Origin": "http://evil.example"})
+    check(status == 403 and body.strip() != "", "cookie from another site: 403 with a reason",
+          (status, body))
+    conn = await connect(args, None, headers={"Cookie": "access_token=" + good,
+                                              "Origin": f"http://127.0.0.1:{args.port}"})
+    await conn.expect("ready", "cookie from the server's own origin: ready")
+    await conn.ws.close()
+    ok("cookie from the server's own origin: accepted")
 
 
 async def close_codes(args):
