@@ -27,6 +27,7 @@
 #include "engine/jwt.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/external_server.hpp"
+#include "tls/test_pki.hpp"
 
 namespace corvid {
 namespace {
@@ -38,6 +39,7 @@ constexpr std::size_t max_message_bytes = 4096;
 const std::string client_script = CORVID_SOURCE_DIR "/tests/support/engine_client.py";
 const std::string page = CORVID_SOURCE_DIR "/tests/support/engine_page.html";
 const std::string chromium = "/usr/bin/chromium";
+const std::string curl = "/usr/bin/curl";
 
 std::string percent_encode(std::string_view s) {
     static const char hex[] = "0123456789ABCDEF";
@@ -82,6 +84,7 @@ class EngineInterop : public ::testing::Test {
         config.jwt_secret = secret;
         config.workers = 2;
         config.max_message_bytes = max_message_bytes;
+        configure(config);
         std::string detail;
         auto created = engine_server::create(config, &detail);
         ASSERT_TRUE(created) << created.error().message() << ": " << detail;
@@ -99,9 +102,16 @@ class EngineInterop : public ::testing::Test {
         }
     }
 
+    // Settings of a derived fixture (TLS).
+    virtual void configure(engine_config&) {}
+
     test::child_process start_client(const std::vector<std::string>& args) {
-        std::vector<std::string> argv{"/usr/bin/python3",    client_script, "--port",
-                                      std::to_string(port_), "--secret",    secret};
+        std::vector<std::string> argv{"/usr/bin/python3", client_script, "--port"};
+        argv.push_back(std::to_string(port_));
+        argv.insert(argv.end(), {"--secret", secret});
+        if (!ca_file_.empty()) {
+            argv.insert(argv.end(), {"--ca", ca_file_});
+        }
         argv.insert(argv.end(), args.begin(), args.end());
         return test::child_process::spawn(std::move(argv));
     }
@@ -146,10 +156,11 @@ class EngineInterop : public ::testing::Test {
         }
         const std::string tok = page_token();
         const std::string base = "127.0.0.1:" + std::to_string(port_);
-        std::string url =
-            "file://" + page + "#ws=" + percent_encode("ws://" + base + "/ws?token=" + tok);
+        std::string url = "file://" + page + "#ws=" +
+                          percent_encode((tls_ ? "wss://" : "ws://") + base + "/ws?token=" + tok);
         if (with_sse) {
-            url += "&sse=" + percent_encode("http://" + base + "/sse?ch=browser.news&token=" + tok);
+            url += "&sse=" + percent_encode((tls_ ? "https://" : "http://") + base +
+                                            "/sse?ch=browser.news&token=" + tok);
         }
         test::temp_dir profile("chromium-profile");
         std::vector<std::string> argv{chromium,
@@ -181,8 +192,75 @@ class EngineInterop : public ::testing::Test {
         return out;
     }
 
+    // curl (libcurl with OpenSSL and nghttp2) with `args`; its stdout.
+    std::string run_curl(const std::vector<std::string>& args) {
+        std::vector<std::string> argv{curl, "--silent", "--show-error", "--max-time", "30"};
+        if (!ca_file_.empty()) {
+            argv.insert(argv.end(), {"--cacert", ca_file_});
+        }
+        argv.insert(argv.end(), args.begin(), args.end());
+        auto p = test::child_process::spawn(std::move(argv));
+        auto status = p.wait_exit(60s);
+        EXPECT_TRUE(status && *status == 0) << p.describe();
+        return p.out();
+    }
+
+    // An HTTP/2 client that is not corvid's: curl publishes over HTTP/2
+    // (`version_flag`), a python3-websockets subscriber receives.
+    void curl_publish_over_http2(const std::string& version_flag) {
+        auto waiter = start_client({"wait-msgs", "--ch", "curl.news", "--expect", "2"});
+        ASSERT_TRUE(waiter.wait_for_output("subscribed", 30s)) << waiter.describe();
+        const auto now = static_cast<long long>(std::time(nullptr));
+        const std::string admin = engine::sign_hs256(
+            secret, R"({"sub":"ops","admin":true,"exp":)" + std::to_string(now + 600) + "}");
+        const std::string base =
+            std::string(tls_ ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_);
+        EXPECT_EQ(run_curl({version_flag, "-o", "/dev/null", "-w", "%{http_version} %{http_code}",
+                            base + "/healthz"}),
+                  "2 200");
+        for (int i = 1; i <= 2; ++i) {
+            const std::string answer =
+                run_curl({version_flag, "-H", "Authorization: Bearer " + admin, "-H",
+                          "Content-Type: application/json", "--data-binary",
+                          R"({"ch":"curl.news","data":{"i":)" + std::to_string(i) + "}}", "-w",
+                          " %{http_version} %{http_code}", base + "/api/publish"});
+            EXPECT_NE(answer.find(R"("offset":)" + std::to_string(i) + "}"), std::string::npos)
+                << answer;
+            EXPECT_TRUE(answer.ends_with(" 2 200")) << answer;
+        }
+        auto status = waiter.wait_exit(30s);
+        ASSERT_TRUE(status) << waiter.describe();
+        EXPECT_EQ(*status, 0) << waiter.describe();
+        EXPECT_NE(waiter.out().find("msg 1 {\"i\":1}\nmsg 2 {\"i\":2}\n"), std::string::npos)
+            << waiter.describe();
+    }
+
     std::unique_ptr<engine_server> server_;
+    bool tls_ = false;
+    std::string ca_file_;
     std::uint16_t port_ = 0;
+};
+
+// The same server over TLS (a certificate from a throwaway CA for
+// 127.0.0.1; ALPN h2 and http/1.1): Python's ssl and curl are OpenSSL
+// clients of corvid's BoringSSL server.
+class EngineInteropTls : public EngineInterop {
+  protected:
+    void configure(engine_config& config) override {
+        auto ca = tls::test_ca::create();
+        ASSERT_TRUE(ca);
+        auto leaf = ca->issue({});
+        ASSERT_TRUE(leaf);
+        ca_file_ = files_.file("ca.pem");
+        test::write_text_file(ca_file_, ca->cert_pem());
+        test::write_text_file(files_.file("cert.pem"), leaf->cert_pem);
+        test::write_text_file(files_.file("key.pem"), leaf->key_pem);
+        config.tls_cert_file = files_.file("cert.pem");
+        config.tls_key_file = files_.file("key.pem");
+        tls_ = true;
+    }
+
+    test::temp_dir files_{"interop-tls"};
 };
 
 // --- python3-websockets -----------------------------------------------------
@@ -231,6 +309,34 @@ TEST_F(EngineInterop, PythonHttpApiRefusalsHealthzMetrics) {
     run_scenario({"api"});
 }
 
+// --- curl (HTTP/2) ------------------------------------------------------------
+
+TEST_F(EngineInterop, CurlH2cPriorKnowledgePublishReachesSubscriber) {
+    curl_publish_over_http2("--http2-prior-knowledge");
+}
+
+// --- over TLS -----------------------------------------------------------------
+
+TEST_F(EngineInteropTls, PythonRoundTripJson) {
+    run_scenario({"roundtrip", "--format", "json", "--auth", "query"});
+}
+
+TEST_F(EngineInteropTls, PythonRoundTripMsgpack) {
+    run_scenario({"roundtrip", "--format", "msgpack", "--auth", "header"});
+}
+
+TEST_F(EngineInteropTls, PythonSseStreamAndResume) {
+    run_scenario({"sse"});
+}
+
+TEST_F(EngineInteropTls, PythonHttpApi) {
+    run_scenario({"api"});
+}
+
+TEST_F(EngineInteropTls, CurlHttp2ByAlpnPublishReachesSubscriber) {
+    curl_publish_over_http2("--http2");
+}
+
 // --- Chromium headless ------------------------------------------------------
 
 TEST_F(EngineInterop, ChromiumWebSocketSubscribesAndReceives) {
@@ -256,6 +362,17 @@ void expect_sse_report(const std::string& out) {
                        R"(,"sse":{"n":42,"s":"h\u00e9"}})"),
               std::string::npos)
         << out;
+}
+
+// wss:// from the browser (the certificate's CA is not in Chromium's store,
+// hence --ignore-certificate-errors).
+TEST_F(EngineInteropTls, ChromiumWebSocketOverTls) {
+    if (::access(chromium.c_str(), X_OK) != 0) {
+        GTEST_SKIP() << chromium << " is missing (Debian package chromium)";
+    }
+    const std::string out = run_browser(false, 1, {"--ignore-certificate-errors"});
+    EXPECT_NE(out.find("ok the page says ready"), std::string::npos) << out;
+    EXPECT_NE(out.find(R"(data: {"got":{"n":42,"s":"h\u00e9"}})"), std::string::npos) << out;
 }
 
 // The EventSource's view of the SSE stream (event names, id, data). The page

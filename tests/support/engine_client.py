@@ -7,6 +7,9 @@ json), so nothing here shares code with corvid.
 
     engine_client.py --port P --secret S SCENARIO [options]
 
+With --ca FILE the server is reached over TLS (wss://, https://), trusting
+the CA in FILE.
+
 Scenarios (each connects to ws://127.0.0.1:P/ws):
   roundtrip   ready, sub/subok, POST /api/publish -> msg, pub over the
               WebSocket -> msg, ping/pong (--auth query|header,
@@ -29,6 +32,8 @@ Scenarios (each connects to ws://127.0.0.1:P/ws):
   sse         GET /sse read with http.client: retry, ready, subok, msg events
               with id EPOCH:OFFSET; resume by Last-Event-ID and ?lastEventId=;
               400/401/403 before the stream
+  wait-msgs   subscribes to --ch, prints "subscribed", then "msg OFFSET DATA"
+              for each of --expect publications (published by another tool)
   api         POST /api/publish refusals (401, 403, 400 with code, 413) with
               JSON bodies; /healthz; /metrics
   observe     subscribes to --ch, prints "subscribed", waits for the browser
@@ -79,6 +84,36 @@ def check(cond, what, got=None):
     else:
         fail(what + ("" if got is None else f": got {got!r}"))
     return cond
+
+
+# --- where the server is ------------------------------------------------------
+
+
+def tls_context(args):
+    """An ssl context trusting --ca (OpenSSL, through Python's ssl), or None."""
+    if not args.ca:
+        return None
+    import ssl
+    return ssl.create_default_context(cafile=args.ca)
+
+
+def ws_url(args, target):
+    return ("wss" if args.ca else "ws") + f"://127.0.0.1:{args.port}{target}"
+
+
+def http_url(args, target):
+    return ("https" if args.ca else "http") + f"://127.0.0.1:{args.port}{target}"
+
+
+def http_connection(args, timeout=10):
+    if args.ca:
+        return http.client.HTTPSConnection("127.0.0.1", args.port, timeout=timeout,
+                                           context=tls_context(args))
+    return http.client.HTTPConnection("127.0.0.1", args.port, timeout=timeout)
+
+
+def urlopen(args, req):
+    return urllib.request.urlopen(req, timeout=10, context=tls_context(args))
 
 
 # --- tokens -----------------------------------------------------------------
@@ -156,7 +191,7 @@ def describe_close(e):
 
 
 async def connect(args, tok=None, fmt="json", auth="query", subprotocols=None, headers=None):
-    url = f"ws://127.0.0.1:{args.port}/ws"
+    url = ws_url(args, "/ws")
     headers = dict(headers or {})
     if tok is not None:
         if auth == "header":
@@ -167,6 +202,7 @@ async def connect(args, tok=None, fmt="json", auth="query", subprotocols=None, h
         subprotocols = ["corvid." + fmt]
     ws = await websockets.connect(
         url,
+        ssl=tls_context(args),
         subprotocols=subprotocols,
         extra_headers=headers,
         open_timeout=10,
@@ -180,13 +216,13 @@ async def connect(args, tok=None, fmt="json", auth="query", subprotocols=None, h
 def http_post(args, path, body, tok):
     """(status, parsed JSON body or text) of a POST with a bearer token."""
     req = urllib.request.Request(
-        f"http://127.0.0.1:{args.port}{path}",
+        http_url(args, path),
         data=json.dumps(body).encode(),
         method="POST",
         headers={"Content-Type": "application/json", "Authorization": "Bearer " + tok},
     )
     try:
-        with urllib.request.urlopen(req, timeout=10) as r:
+        with urlopen(args, req) as r:
             status, text = r.status, r.read().decode()
     except urllib.error.HTTPError as e:
         status, text = e.code, e.read().decode()
@@ -358,7 +394,7 @@ async def errors(args):
 
 def raw_handshake(args, target, headers=None):
     """(status, headers, body) of a WebSocket upgrade request sent by hand."""
-    c = http.client.HTTPConnection("127.0.0.1", args.port, timeout=10)
+    c = http_connection(args)
     h = {
         "Upgrade": "websocket",
         "Connection": "Upgrade",
@@ -389,7 +425,7 @@ async def refused(args):
         # What a client library sees: a refused handshake, status 401.
         extra = headers if headers else {}
         try:
-            ws = await websockets.connect(f"ws://127.0.0.1:{args.port}{target}",
+            ws = await websockets.connect(ws_url(args, target), ssl=tls_context(args),
                                           extra_headers=extra, subprotocols=["corvid.json"],
                                           open_timeout=10)
             fail(f"{label}: the handshake succeeded")
@@ -411,7 +447,7 @@ async def refused(args):
     check(status == 403 and body.strip() != "", "cookie from another site: 403 with a reason",
           (status, body))
     conn = await connect(args, None, headers={"Cookie": "access_token=" + good,
-                                              "Origin": f"http://127.0.0.1:{args.port}"})
+                                              "Origin": http_url(args, "")})
     await conn.expect("ready", "cookie from the server's own origin: ready")
     await conn.ws.close()
     ok("cookie from the server's own origin: accepted")
@@ -523,7 +559,7 @@ class EventStream:
     standard says (event, id, data lines; a blank line ends an event)."""
 
     def __init__(self, args, target, headers):
-        self.conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=RECV_TIMEOUT)
+        self.conn = http_connection(args, RECV_TIMEOUT)
         h = {"Accept": "text/event-stream"}
         h.update(headers)
         self.conn.request("GET", target, headers=h)
@@ -652,23 +688,39 @@ async def api(args):
         check(isinstance(answer, dict) and isinstance(answer.get("reason"), str)
               and (code is None or answer.get("code") == code),
               f"{label}: JSON body with code and reason", answer)
-    req = urllib.request.Request(f"http://127.0.0.1:{args.port}/api/publish", method="POST",
+    req = urllib.request.Request(http_url(args, "/api/publish"), method="POST",
                                  data=b'{"ch":"api.x","data":1}',
                                  headers={"Content-Type": "application/json"})
     try:
-        urllib.request.urlopen(req, timeout=10)
+        urlopen(args, req)
         fail("no token: accepted")
     except urllib.error.HTTPError as e:
         check(e.code == 401, "no token: 401", e.code)
-    with urllib.request.urlopen(f"http://127.0.0.1:{args.port}/healthz", timeout=10) as r:
+    with urlopen(args, http_url(args, "/healthz")) as r:
         check(r.status == 200 and r.read().strip() == b"ok", "GET /healthz: 200 ok", r.status)
-    with urllib.request.urlopen(f"http://127.0.0.1:{args.port}/metrics", timeout=10) as r:
+    with urlopen(args, http_url(args, "/metrics")) as r:
         text = r.read().decode()
         check(r.status == 200 and "# TYPE corvid_" in text and "corvid_connections" in text,
               "GET /metrics: Prometheus text", text[:200])
 
 
+async def wait_msgs(args):
+    conn = await connect(args, token(args.secret, channels=[args.ch]))
+    await conn.expect("ready", "ready")
+    if await subscribe(conn, args.ch, "waiter") is None:
+        return
+    print("subscribed", flush=True)
+    for _ in range(args.expect):
+        m = await conn.expect("msg", "waiting for a publication")
+        if m is None:
+            break
+        print(f"msg {m.get('offset')} "
+              + json.dumps(m.get("data"), sort_keys=True, separators=(",", ":")), flush=True)
+    await conn.ws.close()
+
+
 SCENARIOS = {
+    "wait-msgs": wait_msgs,
     "api": api,
     "sse": sse,
     "roundtrip": roundtrip,
@@ -690,6 +742,7 @@ def main():
     p.add_argument("--format", choices=("json", "msgpack"), default="json")
     p.add_argument("--auth", choices=("query", "header"), default="query")
     p.add_argument("--max-message", type=int, default=4096)
+    p.add_argument("--ca", help="CA file: wss:// and https:// (the server has a certificate)")
     p.add_argument("--token")
     p.add_argument("--ch")
     p.add_argument("--denied-ch")
