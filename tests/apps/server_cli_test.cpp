@@ -34,10 +34,11 @@ const std::string client_script = CORVID_SOURCE_DIR "/tests/support/engine_clien
 constexpr const char* secret = "cli-test-secret-cli-test-secret-0123456789";
 
 // Runs corvid-server to its end (commands that exit by themselves).
-test::child_process run_server_command(const std::vector<std::string>& args) {
+test::child_process run_server_command(const std::vector<std::string>& args,
+                                       const std::vector<std::string>& env = {}) {
     std::vector<std::string> argv{server_binary};
     argv.insert(argv.end(), args.begin(), args.end());
-    auto p = test::child_process::spawn(std::move(argv));
+    auto p = test::child_process::spawn(std::move(argv), env);
     if (!p.wait_exit(30s)) {
         ADD_FAILURE() << "corvid-server did not exit within 30 s\n" << p.describe();
         p.kill();
@@ -114,10 +115,11 @@ class ServerCli : public ::testing::Test {
     }
 
     // Starts corvid-server with `args` and waits for its start line.
-    std::optional<test::child_process> start(const std::vector<std::string>& args) {
+    std::optional<test::child_process> start(const std::vector<std::string>& args,
+                                             const std::vector<std::string>& env = {}) {
         std::vector<std::string> argv{server_binary};
         argv.insert(argv.end(), args.begin(), args.end());
-        auto p = test::child_process::spawn(std::move(argv));
+        auto p = test::child_process::spawn(std::move(argv), env);
         if (!p.wait_for_output("listening on", 20s, true)) {
             ADD_FAILURE() << "no start line within 20 s\n" << p.describe();
             return std::nullopt;
@@ -161,11 +163,11 @@ class ServerCli : public ::testing::Test {
 
     // SIGTERM while a WebSocket client is subscribed: the client gets close
     // 1001, the process exits 0 well within the grace period.
-    void expect_graceful_stop(test::child_process& server) {
+    void expect_graceful_stop(test::child_process& server, int sig = SIGTERM) {
         auto holder = client({"hold", "--ch", "hold.me", "--expect-close", "1001"});
         ASSERT_TRUE(holder.wait_for_output("holding", 30s)) << holder.describe();
         const auto sent = std::chrono::steady_clock::now();
-        server.signal(SIGTERM);
+        server.signal(sig);
         auto status = server.wait_exit(10s);
         const auto took = std::chrono::steady_clock::now() - sent;
         ASSERT_TRUE(status) << "corvid-server still runs 10 s after SIGTERM\n" << server.describe();
@@ -192,6 +194,12 @@ TEST_F(ServerCli, HelpExitsZeroAndListsTheSettings) {
     }
 }
 
+TEST_F(ServerCli, VersionExitsZero) {
+    auto p = run_server_command({"--version"});
+    EXPECT_EQ(p.exit_status(), 0) << p.describe();
+    EXPECT_NE((p.out() + p.err()).find("corvid-server"), std::string::npos) << p.describe();
+}
+
 TEST_F(ServerCli, UnknownFlagExitsTwoNamingIt) {
     auto p = run_server_command({"--jwt-secret-file", secret_file_, "--no-such-flag"});
     EXPECT_EQ(p.exit_status(), 2) << p.describe();
@@ -208,6 +216,15 @@ TEST_F(ServerCli, NoKeyExitsTwo) {
     auto p = run_server_command({"--listen", "127.0.0.1:0"});
     EXPECT_EQ(p.exit_status(), 2) << p.describe();
     EXPECT_NE(p.err().find("no JWT key"), std::string::npos) << p.describe();
+}
+
+TEST_F(ServerCli, BadConfigLineExitsTwoNamingTheLine) {
+    const std::string conf = dir_.file("bad.conf");
+    test::write_text_file(conf, "workers = 2\nno-such-setting = 1\n");
+    auto p = run_server_command({"--config", conf, "--jwt-secret-file", secret_file_});
+    EXPECT_EQ(p.exit_status(), 2) << p.describe();
+    EXPECT_NE(p.err().find("bad.conf:2"), std::string::npos) << p.describe();
+    EXPECT_NE(p.err().find("no-such-setting"), std::string::npos) << p.describe();
 }
 
 TEST_F(ServerCli, ServesThenStopsGracefullyOnSigterm) {
@@ -238,6 +255,33 @@ TEST_F(ServerCli, ConfigFileWithTheSameSettings) {
     expect_graceful_stop(*server);
 }
 
+// A flag given on the command line wins over the file; a list flag
+// (--listen) replaces the file's list: the file's address is not local, so
+// binding it would fail.
+TEST_F(ServerCli, FlagsWinOverTheConfigFile) {
+    const std::string conf = dir_.file("server.conf");
+    test::write_text_file(
+        conf, "listen = 203.0.113.1:0\nworkers = 2\njwt-secret-file = " + secret_file_ + "\n");
+    auto server = start({"--config", conf, "--listen", "127.0.0.1:0", "--workers", "1"});
+    ASSERT_TRUE(server);
+    EXPECT_NE(server->err().find("workers=1"), std::string::npos) << server->describe();
+    expect_healthy();
+    server->signal(SIGTERM);
+    auto status = server->wait_exit(10s);
+    ASSERT_TRUE(status) << server->describe();
+    EXPECT_EQ(*status, 0) << server->describe();
+}
+
+// The secret from the environment (kept out of ps); SIGINT stops it as
+// gracefully as SIGTERM.
+TEST_F(ServerCli, SecretFromTheEnvironmentAndSigint) {
+    auto server = start({"--listen", "127.0.0.1:0", "--workers", "2"},
+                        {std::string("CORVID_JWT_SECRET=") + secret});
+    ASSERT_TRUE(server);
+    expect_scenario({"roundtrip", "--format", "json"});
+    expect_graceful_stop(*server, SIGINT);
+}
+
 TEST_F(ServerCli, TokenCommandPrintsATokenTheServerAccepts) {
     auto t = run_server_command({"token", "--jwt-secret", secret, "--channels", "a.*"});
     ASSERT_EQ(t.exit_status(), 0) << t.describe();
@@ -250,10 +294,62 @@ TEST_F(ServerCli, TokenCommandPrintsATokenTheServerAccepts) {
     auto server = start({"--listen", "127.0.0.1:0", "--jwt-secret", secret, "--workers", "1"});
     ASSERT_TRUE(server);
     expect_scenario({"token", "--token", tok, "--ch", "a.b", "--denied-ch", "b.c"});
+
+    // An admin token (from the secret file) may use the HTTP API.
+    auto a =
+        run_server_command({"token", "--jwt-secret-file", secret_file_, "--sub", "ops", "--admin"});
+    ASSERT_EQ(a.exit_status(), 0) << a.describe();
+    std::string admin = a.out();
+    while (!admin.empty() && (admin.back() == '\n' || admin.back() == '\r')) {
+        admin.pop_back();
+    }
+    const std::string body = R"({"ch":"a.b","data":{"from":"cli"}})";
+    const std::string r =
+        http_exchange(port_,
+                      "POST /api/publish HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                      "Authorization: Bearer " +
+                          admin + "\r\nContent-Type: application/json\r\nContent-Length: " +
+                          std::to_string(body.size()) + "\r\n\r\n" + body);
+    EXPECT_TRUE(r.starts_with("HTTP/1.1 200")) << r;
+    EXPECT_NE(r.find(R"("offset":1)"), std::string::npos) << r;
+    // The reader token is no admin.
+    const std::string refused =
+        http_exchange(port_,
+                      "POST /api/publish HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                      "Authorization: Bearer " +
+                          tok + "\r\nContent-Type: application/json\r\nContent-Length: " +
+                          std::to_string(body.size()) + "\r\n\r\n" + body);
+    EXPECT_TRUE(refused.starts_with("HTTP/1.1 403")) << refused;
     server->signal(SIGTERM);
     auto status = server->wait_exit(10s);
     ASSERT_TRUE(status) << server->describe();
     EXPECT_EQ(*status, 0) << server->describe();
+}
+
+TEST_F(ServerCli, TokenCommandWithoutASecretExitsTwo) {
+    auto p = run_server_command({"token", "--channels", "a.*"});
+    EXPECT_EQ(p.exit_status(), 2) << p.describe();
+    EXPECT_TRUE(p.out().empty()) << p.describe();
+    EXPECT_NE(p.err().find("CORVID_JWT_SECRET"), std::string::npos) << p.describe();
+}
+
+// A second corvid-server started on the port of a running one should fail
+// ("address already in use"). It does not: every listener sets SO_REUSEPORT,
+// so the kernel lets the second process (same user) share the port and
+// spreads new connections over both, each with its own broker: subscribers
+// on one never see what is published on the other. Disabled until the
+// server refuses a port that another process listens on; reported.
+TEST_F(ServerCli, DISABLED_SecondServerOnABusyPortFails) {
+    auto first =
+        start({"--listen", "127.0.0.1:0", "--jwt-secret-file", secret_file_, "--workers", "2"});
+    ASSERT_TRUE(first);
+    auto second =
+        test::child_process::spawn({server_binary, "--listen", "127.0.0.1:" + std::to_string(port_),
+                                    "--jwt-secret-file", secret_file_});
+    auto status = second.wait_exit(5s);
+    ASSERT_TRUE(status) << "the second server still runs, sharing the port\n" << second.describe();
+    EXPECT_NE(*status, 0) << second.describe();
+    EXPECT_NE(second.err().find("in use"), std::string::npos) << second.describe();
 }
 
 }  // namespace
