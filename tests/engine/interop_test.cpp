@@ -263,6 +263,13 @@ class EngineInteropTls : public EngineInterop {
     test::temp_dir files_{"interop-tls"};
 };
 
+// The same server offering permessage-deflate (--ws-deflate): both
+// python3-websockets and Chromium ask for it.
+class EngineInteropDeflate : public EngineInterop {
+  protected:
+    void configure(engine_config& config) override { config.ws_deflate = true; }
+};
+
 // --- python3-websockets -----------------------------------------------------
 
 TEST_F(EngineInterop, PythonRoundTripJsonTokenInQuery) {
@@ -301,12 +308,33 @@ TEST_F(EngineInterop, PythonCloseCodesForOversizeAndInvalidUtf8) {
     run_scenario({"close-codes", "--max-message", std::to_string(max_message_bytes)});
 }
 
+TEST_F(EngineInterop, PythonFragmentsInterleavedPingAndTheSizeLimit) {
+    run_scenario(
+        {"frames", "--format", "json", "--max-message", std::to_string(max_message_bytes)});
+}
+
+TEST_F(EngineInterop, PythonFragmentsMsgpack) {
+    run_scenario({"frames", "--format", "msgpack"});
+}
+
 TEST_F(EngineInterop, PythonSseStreamAndResumeByLastEventId) {
     run_scenario({"sse"});
 }
 
 TEST_F(EngineInterop, PythonHttpApiRefusalsHealthzMetrics) {
     run_scenario({"api"});
+}
+
+TEST_F(EngineInteropDeflate, PythonRoundTripJsonCompressed) {
+    run_scenario({"roundtrip", "--format", "json", "--deflate"});
+}
+
+TEST_F(EngineInteropDeflate, PythonRoundTripMsgpackCompressed) {
+    run_scenario({"roundtrip", "--format", "msgpack", "--deflate"});
+}
+
+TEST_F(EngineInteropDeflate, PythonFragmentsCompressed) {
+    run_scenario({"frames", "--deflate", "--max-message", std::to_string(max_message_bytes)});
 }
 
 // --- curl (HTTP/2) ------------------------------------------------------------
@@ -345,14 +373,16 @@ TEST_F(EngineInterop, ChromiumWebSocketSubscribesAndReceives) {
     }
     const std::string out = run_browser(false, 1);
     EXPECT_NE(out.find("ok the page says ready"), std::string::npos) << out;
-    EXPECT_NE(out.find(R"(data: {"got":{"n":42,"s":"h\u00e9"}})"), std::string::npos) << out;
+    EXPECT_NE(out.find(R"(data: {"ext":"","got":{"n":42,"s":"h\u00e9"}})"), std::string::npos)
+        << out;
 }
 
 // What the page reports for the EventSource: the msg event's data, its
 // lastEventId ("EPOCH:OFFSET" of the publication), channel and offset.
 void expect_sse_report(const std::string& out) {
     EXPECT_NE(out.find("ok the page says ready"), std::string::npos) << out;
-    EXPECT_NE(out.find(R"(data: {"got":{"n":42,"s":"h\u00e9"}})"), std::string::npos) << out;
+    EXPECT_NE(out.find(R"(data: {"ext":"","got":{"n":42,"s":"h\u00e9"}})"), std::string::npos)
+        << out;
     // The observer printed "published EPOCH:OFFSET" for its publication.
     const auto at = out.find("published ");
     ASSERT_NE(at, std::string::npos) << out;
@@ -364,6 +394,16 @@ void expect_sse_report(const std::string& out) {
         << out;
 }
 
+TEST_F(EngineInteropDeflate, ChromiumWebSocketCompressed) {
+    if (::access(chromium.c_str(), X_OK) != 0) {
+        GTEST_SKIP() << chromium << " is missing (Debian package chromium)";
+    }
+    const std::string out = run_browser(false, 1);
+    EXPECT_NE(out.find("ok the page says ready"), std::string::npos) << out;
+    EXPECT_NE(out.find(R"(data: {"ext":"permessage-deflate)"), std::string::npos) << out;
+    EXPECT_NE(out.find(R"(,"got":{"n":42,"s":"h\u00e9"}})"), std::string::npos) << out;
+}
+
 // wss:// from the browser (the certificate's CA is not in Chromium's store,
 // hence --ignore-certificate-errors).
 TEST_F(EngineInteropTls, ChromiumWebSocketOverTls) {
@@ -372,7 +412,8 @@ TEST_F(EngineInteropTls, ChromiumWebSocketOverTls) {
     }
     const std::string out = run_browser(false, 1, {"--ignore-certificate-errors"});
     EXPECT_NE(out.find("ok the page says ready"), std::string::npos) << out;
-    EXPECT_NE(out.find(R"(data: {"got":{"n":42,"s":"h\u00e9"}})"), std::string::npos) << out;
+    EXPECT_NE(out.find(R"(data: {"ext":"","got":{"n":42,"s":"h\u00e9"}})"), std::string::npos)
+        << out;
 }
 
 // The EventSource's view of the SSE stream (event names, id, data). The page

@@ -25,6 +25,8 @@ Scenarios (each connects to ws://127.0.0.1:P/ws):
               accepted from the server's own
   close-codes 1009 for a message over --max-message bytes, 1007 for a text
               frame that is not UTF-8; the server goes on serving
+  frames      a fragmented sub, a ping between a pub's fragments, a message of
+              exactly --max-message bytes, UTF-8 split across fragments
   token       with the token given by --token: --ch is accepted (subok),
               --denied-ch is refused with err 6
   hold        subscribes, prints "holding", waits for the server's close and
@@ -208,7 +210,7 @@ async def connect(args, tok=None, fmt="json", auth="query", subprotocols=None, h
         open_timeout=10,
         close_timeout=5,
         max_size=1 << 22,
-        compression=None,
+        compression="deflate" if args.deflate else None,
     )
     return Conn(ws, fmt)
 
@@ -280,11 +282,17 @@ async def roundtrip(args):
     admin = token(args.secret, sub="ops", admin=True)
     conn = await connect(args, reader, fmt, auth)
     check(conn.ws.subprotocol == "corvid." + fmt, f"subprotocol corvid.{fmt}", conn.ws.subprotocol)
+    extensions = conn.ws.response_headers.get("Sec-WebSocket-Extensions") or ""
+    if args.deflate:
+        check(extensions.startswith("permessage-deflate"), "permessage-deflate negotiated",
+              extensions)
+    else:
+        check(extensions == "", "no extension when none was offered", extensions)
     ready = await conn.expect("ready", "first frame")
     if ready is not None:
         check(isinstance(ready.get("conn"), str) and ready["conn"] != "", "ready with conn", ready)
 
-    ch = f"py.news.{fmt}.{auth}"
+    ch = f"py.news.{fmt}.{auth}" + (".deflate" if args.deflate else "")
     sub = await subscribe(conn, ch, "roundtrip")
     if sub is None:
         return
@@ -307,6 +315,10 @@ async def roundtrip(args):
         await conn.send({"op": "pub", "ch": echo, "data": ["x", 1, {"y": False}], "id": "w-1"})
         await expect_msg(conn, echo, esub["offset"] + 1, ["x", 1, {"y": False}], "w-1",
                          "WebSocket publication to own subscription")
+    big = {"text": "compressible " * 2000, "list": list(range(500))}
+    answer = publish(args, admin, ch, big, "big")
+    if answer is not None:
+        await expect_msg(conn, ch, answer["offset"], big, "big", "large HTTP publication")
     await conn.send({"op": "ping"})
     await conn.expect("pong", "ping")
     await conn.send({"op": "unsub", "ch": ch})
@@ -487,6 +499,59 @@ async def close_codes(args):
     await conn.send({"op": "ping"})
     await conn.expect("pong", "the server still answers")
     await conn.ws.close()
+
+
+async def frames(args):
+    """Framing a client may use: fragments, pings between them, a message of
+    exactly --max-message bytes."""
+    tok = token(args.secret, channels=["**"], publish=["**"])
+    conn = await connect(args, tok, args.format)
+    await conn.expect("ready", "ready")
+    # A sub split over three frames (text or binary continuation).
+    if args.format == "msgpack":
+        whole = msgpack.packb({"op": "sub", "ch": "frag.a"}, use_bin_type=True)
+    else:
+        whole = json.dumps({"op": "sub", "ch": "frag.a"})
+    parts = [whole[:3], whole[3:7], whole[7:]]
+    await conn.ws.send(parts)
+    m = await conn.expect("subok", "a fragmented sub")
+    check(m is not None and m.get("ch") == "frag.a", "fragmented sub answered", m)
+    # A pub whose frames have a ping between them (control frames may
+    # interleave with a fragmented message, RFC 6455 5.4).
+    text = json.dumps({"op": "pub", "ch": "frag.a", "data": "in pieces"})
+    opcode = 0x2 if args.format == "msgpack" else 0x1
+    if args.format == "msgpack":
+        raw = msgpack.packb({"op": "pub", "ch": "frag.a", "data": "in pieces"}, use_bin_type=True)
+    else:
+        raw = text.encode()
+    await conn.ws.write_frame(False, opcode, raw[:5])
+    await conn.ws.write_frame(True, 0x9, b"between")
+    await conn.ws.write_frame(True, 0x0, raw[5:])
+    m = await conn.expect("msg", "a pub with a ping between its frames")
+    check(m is not None and m.get("data") == "in pieces", "interleaved ping: msg data", m)
+    # Exactly at the limit: accepted (a publication of that size, err 3
+    # would be wrong, so pad an ignored field).
+    if args.format == "json":
+        frame = {"op": "ping", "pad": ""}
+        size = len(json.dumps(frame))
+        frame["pad"] = "x" * (args.max_message - size)
+        encoded = json.dumps(frame)
+        check(len(encoded.encode()) == args.max_message, "frame of exactly --max-message bytes",
+              len(encoded))
+        await conn.ws.send(encoded)
+        await conn.expect("pong", "a message of exactly --max-message bytes is accepted")
+    # UTF-8 split across fragments is still valid UTF-8.
+    if args.format == "json":
+        text = json.dumps({"op": "pub", "ch": "frag.a", "data": "\u00e9\u20ac\U0001F600"},
+                          ensure_ascii=False).encode()
+        cut = text.index("\u20ac".encode()) + 1  # inside the euro sign
+        await conn.ws.write_frame(False, 0x1, text[:cut])
+        await conn.ws.write_frame(True, 0x0, text[cut:])
+        m = await conn.expect("msg", "UTF-8 split across fragments")
+        check(m is not None and m.get("data") == "\u00e9\u20ac\U0001F600",
+              "split UTF-8: msg data", m)
+    await conn.ws.close()
+    check(conn.ws.close_code == 1000, "clean close 1000", conn.ws.close_code)
 
 
 async def token_scenario(args):
@@ -696,6 +761,18 @@ async def api(args):
         fail("no token: accepted")
     except urllib.error.HTTPError as e:
         check(e.code == 401, "no token: 401", e.code)
+    # Three publications on one kept-alive HTTP/1.1 connection.
+    c = http_connection(args)
+    offsets = []
+    for i in range(3):
+        c.request("POST", "/api/publish", body=json.dumps({"ch": "api.keep", "data": i}),
+                  headers={"Content-Type": "application/json", "Authorization": "Bearer " + admin})
+        r = c.getresponse()
+        answer = json.loads(r.read() or b"null")
+        check(r.status == 200, f"keep-alive publication {i + 1}: 200", (r.status, answer))
+        offsets.append(answer.get("offset") if isinstance(answer, dict) else None)
+    c.close()
+    check(offsets == [1, 2, 3], "keep-alive publications: offsets 1, 2, 3", offsets)
     with urlopen(args, http_url(args, "/healthz")) as r:
         check(r.status == 200 and r.read().strip() == b"ok", "GET /healthz: 200 ok", r.status)
     with urlopen(args, http_url(args, "/metrics")) as r:
@@ -720,6 +797,7 @@ async def wait_msgs(args):
 
 
 SCENARIOS = {
+    "frames": frames,
     "wait-msgs": wait_msgs,
     "api": api,
     "sse": sse,
@@ -743,6 +821,8 @@ def main():
     p.add_argument("--auth", choices=("query", "header"), default="query")
     p.add_argument("--max-message", type=int, default=4096)
     p.add_argument("--ca", help="CA file: wss:// and https:// (the server has a certificate)")
+    p.add_argument("--deflate", action="store_true",
+                   help="offer permessage-deflate (python3-websockets' defaults)")
     p.add_argument("--token")
     p.add_argument("--ch")
     p.add_argument("--denied-ch")
