@@ -84,6 +84,8 @@ class EngineInterop : public ::testing::Test {
         config.jwt_secret = secret;
         config.workers = 2;
         config.max_message_bytes = max_message_bytes;
+        // Short enough for a test to wait for one.
+        config.sse_keepalive = std::chrono::milliseconds(300);
         configure(config);
         std::string detail;
         auto created = engine_server::create(config, &detail);
@@ -318,7 +320,7 @@ TEST_F(EngineInterop, PythonFragmentsMsgpack) {
 }
 
 TEST_F(EngineInterop, PythonSseStreamAndResumeByLastEventId) {
-    run_scenario({"sse"});
+    run_scenario({"sse", "--sse-keepalive"});
 }
 
 TEST_F(EngineInterop, PythonHttpApiRefusalsHealthzMetrics) {

@@ -657,6 +657,17 @@ class EventStream:
             elif name == "retry":
                 self.retry = value
 
+    def wait_comment(self):
+        """The next comment line (": ..."), skipping anything else; None at
+        the end of the stream."""
+        while True:
+            line = self.response.readline()
+            if not line:
+                return None
+            line = line.decode().rstrip("\r\n")
+            if line.startswith(":"):
+                return line
+
     def expect(self, event_name, label):
         try:
             e = self.next_event()
@@ -724,6 +735,50 @@ async def sse(args):
                 check(got[0] == f"{epoch}:{base + i}" and got[1].get("data") == {"i": i},
                       f"{label}: missed msg {i} with its id", got)
         stream.close()
+
+    # Two channels on one stream; the id of the first resumes only it.
+    other = "py.sse.sport"
+    stream = EventStream(args, f"/sse?ch={ch}&ch={other}", dict(auth, **{
+        "Last-Event-ID": f"{epoch}:{base + 2}"}))
+    check(stream.response.status == 200, "two channels: 200", stream.response.status)
+    stream.expect("ready", "two channels: ready")
+    # Each channel's subok, the recovered channel's missed msg after its
+    # subok (the server may send it before the other channel's subok).
+    suboks, missed = {}, None
+    for _ in range(3):
+        try:
+            e = stream.next_event()
+        except OSError as err:
+            fail(f"two channels: reading the stream: {err}")
+            break
+        if e is None:
+            fail("two channels: the stream ended")
+            break
+        if e[0] == "subok":
+            m = json.loads(e[2])
+            suboks[m.get("ch")] = m
+        elif e[0] == "msg":
+            check(ch in suboks and missed is None, "two channels: a missed msg after its subok",
+                  (e, suboks))
+            missed = e
+        else:
+            fail(f"two channels: unexpected event {e!r}")
+    check(suboks.get(ch, {}).get("recovered") is True, "two channels: the id's channel recovers",
+          suboks)
+    check(other in suboks and "recovered" not in suboks[other],
+          "two channels: the other starts from now (no recovered)", suboks)
+    check(missed is not None and missed[1] == f"{epoch}:{base + 3}",
+          "two channels: the missed msg with its id", missed)
+    answer = publish(args, admin, other, "goal", None)
+    got = stream.expect("msg", "two channels: msg on the other channel")
+    if got is not None and answer is not None:
+        check(got[0] == f"{answer['epoch']}:{answer['offset']}" and got[1].get("ch") == other
+              and got[1].get("data") == "goal", "two channels: its id names its epoch", got)
+    if args.sse_keepalive:
+        # Quiet now: a comment line keeps proxies from timing out.
+        comment = stream.wait_comment()
+        check(comment is not None, "a keepalive comment on a quiet stream", comment)
+    stream.close()
 
     # Refusals before the stream starts: plain-text statuses.
     for label, target, headers, status in (
@@ -823,6 +878,8 @@ def main():
     p.add_argument("--ca", help="CA file: wss:// and https:// (the server has a certificate)")
     p.add_argument("--deflate", action="store_true",
                    help="offer permessage-deflate (python3-websockets' defaults)")
+    p.add_argument("--sse-keepalive", action="store_true",
+                   help="sse: wait for a keepalive comment (run the server with a short one)")
     p.add_argument("--token")
     p.add_argument("--ch")
     p.add_argument("--denied-ch")
