@@ -104,7 +104,7 @@ class EngineInterop : public ::testing::Test {
         }
     }
 
-    // Settings of a derived fixture (TLS).
+    // Settings of a derived fixture (TLS, permessage-deflate).
     virtual void configure(engine_config&) {}
 
     test::child_process start_client(const std::vector<std::string>& args) {
