@@ -29,6 +29,7 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
 #include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
@@ -134,6 +135,37 @@ outgoing_response api_error(int status, int code, std::string_view reason) {
     res.fields.add("Content-Type", "application/json");
     res.fields.add("Cache-Control", "no-store");
     res.body = "{\"code\":" + std::to_string(code) + ",\"reason\":\"" + json_escape(reason) + "\"}";
+    return res;
+}
+
+// CORS (the Fetch standard): a page on another origin may read /sse and
+// call /api/publish. A request authenticated by a header or query token
+// carries its credential in the request itself, so "*" is safe; a cookie
+// request (already refused when cross-site and not allowed) gets its origin
+// echoed with credentials allowed.
+void add_cors(outgoing_response& res, const incoming_request& req, bool by_cookie) {
+    auto origin = req.fields.get("origin");
+    if (!origin) {
+        return;
+    }
+    if (by_cookie) {
+        res.fields.add("Access-Control-Allow-Origin", std::string(*origin));
+        res.fields.add("Access-Control-Allow-Credentials", "true");
+        res.fields.add("Vary", "Origin");
+    } else {
+        res.fields.add("Access-Control-Allow-Origin", "*");
+    }
+}
+
+// The answer to a CORS preflight (OPTIONS with Access-Control-Request-Method).
+outgoing_response preflight(const incoming_request& req, std::string_view methods) {
+    outgoing_response res;
+    res.status = 204;
+    res.fields.add("Access-Control-Allow-Origin", "*");
+    res.fields.add("Access-Control-Allow-Methods", std::string(methods));
+    res.fields.add("Access-Control-Allow-Headers", "Authorization, Content-Type, Last-Event-ID");
+    res.fields.add("Access-Control-Max-Age", "600");
+    (void)req;
     return res;
 }
 
@@ -272,7 +304,9 @@ class server_core {
                                            outgoing_response& refusal);
     outgoing_response open_websocket(worker& w, const incoming_request& req);
     outgoing_response open_sse(worker& w, const incoming_request& req);
+    outgoing_response open_sse_stream(worker& w, const incoming_request& req);
     outgoing_response api_publish(worker& w, const incoming_request& req);
+    outgoing_response api_publish_request(worker& w, const incoming_request& req);
 };
 
 namespace {
@@ -696,6 +730,17 @@ outgoing_response server_core::open_websocket(worker& w, const incoming_request&
 }
 
 outgoing_response server_core::open_sse(worker& w, const incoming_request& req) {
+    if (req.method == "OPTIONS") {
+        return preflight(req, "GET");
+    }
+    auto res = open_sse_stream(w, req);
+    if (res.status != 200 && !res.fields.contains("Access-Control-Allow-Origin")) {
+        add_cors(res, req, false);  // so a page can read why it was refused
+    }
+    return res;
+}
+
+outgoing_response server_core::open_sse_stream(worker& w, const incoming_request& req) {
     if (req.method != "GET") {
         auto res = text_response(405, "405: /sse takes GET");
         res.fields.add("Allow", "GET");
@@ -733,6 +778,7 @@ outgoing_response server_core::open_sse(worker& w, const incoming_request& req) 
         last = parse_event_id(q.front());
     }
     outgoing_response res;
+    add_cors(res, req, who->source == token_source::cookie);
     res.fields.add("Content-Type", "text/event-stream");
     res.fields.add("Cache-Control", "no-store");
     res.fields.add("X-Accel-Buffering", "no");
@@ -745,6 +791,15 @@ outgoing_response server_core::open_sse(worker& w, const incoming_request& req) 
 }
 
 outgoing_response server_core::api_publish(worker& w, const incoming_request& req) {
+    if (req.method == "OPTIONS") {
+        return preflight(req, "POST");
+    }
+    auto res = api_publish_request(w, req);
+    add_cors(res, req, false);
+    return res;
+}
+
+outgoing_response server_core::api_publish_request(worker& w, const incoming_request& req) {
     if (req.method != "POST") {
         auto res = text_response(405, "405: /api/publish takes POST");
         res.fields.add("Allow", "POST");
@@ -794,6 +849,11 @@ asio::awaitable<outgoing_response> server_core::handle(worker& w, const incoming
     }
     if (path == "/api/publish") {
         co_return api_publish(w, req);
+    }
+    if ((path == "/metrics" || path == "/healthz") && req.method != "GET" && req.method != "HEAD") {
+        auto res = text_response(405, "405: " + std::string(path) + " takes GET");
+        res.fields.add("Allow", "GET, HEAD");
+        co_return res;
     }
     if (path == "/metrics") {
         auto res = text_response(200, metrics_text());
@@ -848,6 +908,27 @@ bool split_host_port(const std::string& s, std::string& host, std::uint16_t& por
     }
     port = static_cast<std::uint16_t>(v);
     return true;
+}
+
+// Binds (and releases) a socket without SO_REUSEPORT: EADDRINUSE when
+// anything listens there already.
+std::error_code probe_port(const std::string& host, std::uint16_t port) {
+    asio::io_context io;
+    std::error_code ec;
+    auto address = asio::ip::make_address(host, ec);
+    if (ec) {
+        return ec;
+    }
+    asio::ip::tcp::acceptor probe(io);
+    asio::ip::tcp::endpoint ep(address, port);
+    probe.open(ep.protocol(), ec);
+    if (!ec) {
+        probe.set_option(asio::socket_base::reuse_address(true), ec);
+    }
+    if (!ec) {
+        probe.bind(ep, ec);
+    }
+    return ec;
 }
 
 }  // namespace
@@ -976,6 +1057,15 @@ result<void> engine_server::start() {
         std::string host;
         std::uint16_t port = 0;
         (void)split_host_port(c.listen[a], host, port);
+        if (port != 0) {
+            // SO_REUSEPORT would let this process share a port another
+            // process (of the same user) listens on, splitting clients
+            // between two brokers. A bind without it finds such a listener.
+            auto busy = probe_port(host, port);
+            if (busy) {
+                return busy;
+            }
+        }
         for (auto& wp : core.workers_) {
             auto& w = *wp;
             auto srv = server::http1_server::create(

@@ -927,9 +927,28 @@ TEST_F(EngineServer, HttpApiErrorsAndRoutes) {
     EXPECT_EQ(http(port_, "GET", "/api/publish").substr(0, 3), "405");
     EXPECT_EQ(http(port_, "GET", "/nope").substr(0, 3), "404");
     EXPECT_EQ(http(port_, "GET", "/healthz"), "200\nok\n");
+    EXPECT_EQ(http(port_, "POST", "/healthz").substr(0, 3), "405");
+    // CORS: the preflight of a page's fetch(), and the answer it may read.
+    auto pre = http(port_, "OPTIONS", "/api/publish",
+                    "Origin: https://app.example\r\nAccess-Control-Request-Method: POST\r\n"
+                    "Access-Control-Request-Headers: authorization, content-type\r\n");
+    EXPECT_EQ(pre.substr(0, 3), "204") << pre;
+    asio::io_context io;
+    asio::ip::tcp::socket raw(io);
+    raw.connect({asio::ip::make_address("127.0.0.1"), port_});
+    std::string body = R"({"ch":"cors","data":1})";
+    asio::write(
+        raw, asio::buffer("POST /api/publish HTTP/1.1\r\nHost: x\r\nOrigin: https://app.example\r\n"
+                          "Connection: close\r\nAuthorization: Bearer " +
+                          full_token() + "\r\nContent-Length: " + std::to_string(body.size()) +
+                          "\r\n\r\n" + body));
+    std::string answer;
+    std::error_code ec;
+    asio::read(raw, asio::dynamic_buffer(answer), ec);
+    EXPECT_NE(answer.find("Access-Control-Allow-Origin: *"), std::string::npos) << answer;
     auto metrics = http(port_, "GET", "/metrics");
     EXPECT_EQ(metrics.substr(0, 3), "200");
-    EXPECT_NE(metrics.find("corvid_publications_total 1"), std::string::npos) << metrics;
+    EXPECT_NE(metrics.find("corvid_publications_total 2"), std::string::npos) << metrics;
     EXPECT_NE(metrics.find("# TYPE corvid_connections gauge"), std::string::npos);
 }
 
