@@ -1,18 +1,22 @@
 #pragma once
 
 // A small HTTP/1.1 and HTTP/2 server on corvid's own codecs and TLS layer: the in-process
-// fixture for tests, the demo and benchmarks now, the base of corvid-server's
-// HTTP/1.1 listener later.
+// fixture for tests, the demo and benchmarks, and the listener of
+// corvid-server (engine/).
 //
 // Each accepted connection runs as one coroutine: parse a request
 // (h1::request_parser, with its limits), call the handler, write the
-// response (whole, or chunked pieces with optional pacing and trailers),
-// repeat while keep-alive allows. Malformed requests get a 400 and the
-// connection is closed; other connections are unaffected.
+// response (whole, chunked pieces with optional pacing and trailers, or a
+// streamed body), repeat while keep-alive allows. Malformed requests get a
+// 400 and the connection is closed; other connections are unaffected.
+//
+// Several workers: one io_context, thread and http1_server each, all
+// listening on one port with server_options::reuse_port, sharing one
+// connection_limiter; stop_accepting() on each for a graceful drain.
 //
 // @par Threading
-// One executor. start(), stop() and the accessors are called from it (or
-// before it runs).
+// One executor. listen(), stop(), stop_accepting() and the accessors are
+// called from it (or before it runs). The limiter is the only shared part.
 
 #include <chrono>
 #include <cstdint>
