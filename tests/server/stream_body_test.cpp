@@ -10,6 +10,7 @@
 
 #include <array>
 #include <atomic>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <thread>
@@ -29,6 +30,9 @@
 #include "server/h2_test_client.hpp"
 #include "server/http1_server.hpp"
 #include "support/async.hpp"
+#include "support/external_server.hpp"
+#include "tls/context.hpp"
+#include "tls/test_pki.hpp"
 
 namespace corvid {
 namespace {
@@ -42,7 +46,8 @@ asio::awaitable<result<void>> write_text(byte_stream& s, std::string_view text) 
     co_return co_await s.write(b);
 }
 
-// One server (HTTP/1.1 and h2c by prior knowledge) on its own thread.
+// Two servers on one thread: `server_` (HTTP/1.1 and h2c by prior
+// knowledge) and `tls_` (ALPN h2 and http/1.1, for curl).
 //   /sse       three events, then the body ends.
 //   /sse-until-gone  an event every 5 ms until the client goes away; the
 //              handler races read_some() against its timer with `||` (each
@@ -54,6 +59,16 @@ class StreamBody : public ::testing::Test {
         server_ = server::http1_server::create(
             io_.get_executor(), [this](const incoming_request& req) { return handle(req); });
         ASSERT_TRUE(server_->listen());
+        auto ca = tls::test_ca::create().value();
+        dir_ = std::make_unique<test::temp_dir>("streambody");
+        ca_file_ = dir_->file("ca.pem");
+        ASSERT_TRUE(tls::write_file(ca_file_, ca.cert_pem()));
+        auto leaf = ca.issue({}).value();
+        auto ctx = tls::server_context::create({leaf.cert_pem, leaf.key_pem, {"h2", "http/1.1"}});
+        ASSERT_TRUE(ctx);
+        tls_ = server::http1_server::create(
+            io_.get_executor(), [this](const incoming_request& req) { return handle(req); }, *ctx);
+        ASSERT_TRUE(tls_->listen());
         thread_ = std::thread([this] {
             auto guard = asio::make_work_guard(io_);
             io_.run();
@@ -62,6 +77,9 @@ class StreamBody : public ::testing::Test {
     void TearDown() override {
         asio::post(io_, [this] {
             server_->stop();
+            if (tls_) {
+                tls_->stop();
+            }
             io_.stop();
         });
         thread_.join();
@@ -130,10 +148,36 @@ class StreamBody : public ::testing::Test {
 
     asio::io_context io_{1};
     std::shared_ptr<server::http1_server> server_;
+    std::shared_ptr<server::http1_server> tls_;
+    std::unique_ptr<test::temp_dir> dir_;
+    std::string ca_file_;
     std::thread thread_;
     std::atomic<int> gone_{0};
     std::atomic<int> ticks_{0};
 };
+
+std::string run_command(const std::string& cmd) {
+    std::string out;
+    std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen((cmd + " 2>&1").c_str(), "r"), ::pclose);
+    std::array<char, 4096> buf{};
+    while (pipe && std::fgets(buf.data(), buf.size(), pipe.get()) != nullptr) {
+        out += buf.data();
+    }
+    return out;
+}
+
+// ------------------------------------------------------------------ curl over TLS
+
+TEST_F(StreamBody, CurlReadsTheStreamOverBothVersions) {
+    const std::string url = "https://localhost:" + std::to_string(tls_->port()) + "/sse";
+    const std::string expected = "data: event 1\n\ndata: event 2\n\ndata: event 3\n\n";
+    for (const std::string version : {"--http1.1", "--http2"}) {
+        auto out = run_command("timeout 60 curl -sS -N --cacert " + ca_file_ + " " + version +
+                               " -w '|%{http_version}|%{content_type}' " + url);
+        EXPECT_EQ(out, expected + (version == "--http1.1" ? "|1.1" : "|2") + "|text/event-stream")
+            << version;
+    }
+}
 
 // ------------------------------------------------------------------ HTTP/1.1
 
