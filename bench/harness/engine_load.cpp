@@ -602,9 +602,12 @@ struct load_generator::shard {
                 const std::uint64_t done = delivered[c.channel].load(std::memory_order_relaxed);
                 // Deliveries of this burst so far are counted from the base
                 // recorded at its start (next_offset holds the base here).
-                const std::uint64_t in_flight =
+                // A publication is in flight until every subscriber has read
+                // it: the next one may go when the deliveries still owed,
+                // plus its own, fit in the window (window 1: one at a time).
+                const std::uint64_t owed =
                     (c.next_offset + c.sent) * subscribers_per_channel - done;
-                if (in_flight >= limit) {
+                if (owed + subscribers_per_channel > limit) {
                     blocked = true;
                     break;
                 }
