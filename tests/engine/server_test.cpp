@@ -579,8 +579,8 @@ TEST_F(EngineServer, MixedJsonAndMessagePackSubscribers) {
     pk.pack("mix");
     mp_sub->send(ws::message_type::binary, std::string_view(sub.data(), sub.size()));
     auto subok = mp_sub->receive().value_or("");
-    auto subok_map =
-        msgpack::unpack(subok.data(), subok.size())->as<std::map<std::string, msgpack::object>>();
+    auto subok_handle = msgpack::unpack(subok.data(), subok.size());  // owns the objects
+    auto subok_map = subok_handle->as<object_map>();
     EXPECT_EQ(subok_map.at("op").as<std::string>(), "subok");
 
     // Published in JSON, received by the MessagePack subscriber in MessagePack.
@@ -588,7 +588,8 @@ TEST_F(EngineServer, MixedJsonAndMessagePackSubscribers) {
     EXPECT_EQ(json_sub->receive().value_or(""),
               R"({"op":"msg","ch":"mix","offset":1,"data":{"x":[1,2.5,"s",null,true]}})");
     auto m1 = mp_sub->receive().value_or("");
-    auto msg = msgpack::unpack(m1.data(), m1.size())->as<std::map<std::string, msgpack::object>>();
+    auto msg_handle = msgpack::unpack(m1.data(), m1.size());
+    auto msg = msg_handle->as<object_map>();
     EXPECT_EQ(msg.at("op").as<std::string>(), "msg");
     EXPECT_EQ(msg.at("offset").as<int>(), 1);
     auto x = msg.at("data").as<std::map<std::string, msgpack::object>>().at("x");
