@@ -176,7 +176,10 @@ struct server_options {
     /// SO_REUSEPORT on the listening socket (before bind): several servers
     /// (e.g. one per worker thread, each with its own io_context) listen on
     /// the same address and port and the kernel spreads new connections
-    /// among them. Every server on the port must set it.
+    /// among them. Every server on the port must set it. Beware: any other
+    /// process of the same user that sets it may join the port too (Linux
+    /// shares it by effective UID), so a second instance started by mistake
+    /// silently takes a share of the connections instead of failing to bind.
     bool reuse_port = false;
     /// Connection limits (server/limits.hpp), shared by every server that
     /// should count together; null: none. Checked right after accept, before
