@@ -43,6 +43,8 @@ int from_tls(tls_errc e) {
             return exit_peer_failed_verification;
         case tls_errc::bad_credentials:
             return exit_ssl_cacert_badfile;
+        case tls_errc::bad_profile:
+            return exit_ssl_connect_error;  // the profile's TLS settings: nothing was sent
     }
     return exit_ssl_connect_error;
 }
