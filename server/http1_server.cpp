@@ -131,6 +131,22 @@ class h1_body_stream final : public byte_stream {
     std::array<char, 4096> discard_{};
 };
 
+// A connection's read buffer, left uninitialised.
+class read_buffer {
+  public:
+    explicit read_buffer(std::size_t size) : data_(new char[size]), size_(size) {}
+    char* data() noexcept { return data_.get(); }
+    std::size_t size() const noexcept { return size_; }
+    void release() noexcept {
+        data_.reset();
+        size_ = 0;
+    }
+
+  private:
+    std::unique_ptr<char[]> data_;
+    std::size_t size_;
+};
+
 }  // namespace
 
 bool streams_body(const outgoing_response& res, std::string_view method) noexcept {
@@ -398,7 +414,10 @@ asio::awaitable<void> http1_server::serve(asio::ip::tcp::socket socket, std::str
         }
     }
 
-    std::string buffer(64 * 1024, '\0');
+    // Uninitialised: zero-filling 64 KiB touched every page of it, and the
+    // kernel faulted them in (and zeroed them) again for each connection;
+    // a WebSocket handshake only touches the first.
+    read_buffer buffer(64 * 1024);
     std::size_t begin = 0;
     std::size_t end = 0;
     if (options_.http2 && tls != nullptr && tls->info().alpn == "h2") {
@@ -427,7 +446,7 @@ asio::awaitable<void> http1_server::serve(asio::ip::tcp::socket socket, std::str
         }
         if (std::string_view(buffer.data(), std::min(end, preface.size())) == preface) {
             idle.cancel();
-            co_await serve_h2(*stream, buffer.substr(0, end), conn, remote);
+            co_await serve_h2(*stream, std::string(buffer.data(), end), conn, remote);
             co_return;
         }
     }
@@ -541,7 +560,7 @@ asio::awaitable<void> http1_server::serve(asio::ip::tcp::socket socket, std::str
                 co_return;
             }
             h1_byte_stream upgraded(*stream, std::string_view(buffer.data() + begin, end - begin));
-            buffer = std::string();  // the upgraded stream keeps what it needs
+            buffer.release();  // the upgraded stream keeps what it needs
             co_await res.upgrade(upgraded);
             stream->close();
             co_return;
@@ -566,7 +585,7 @@ asio::awaitable<void> http1_server::serve(asio::ip::tcp::socket socket, std::str
                 stream->close();
                 co_return;
             }
-            buffer = std::string();  // pipelined bytes are discarded
+            buffer.release();  // pipelined bytes are discarded
             h1_body_stream body(*stream, chunked);
             co_await res.stream_body(body);
             (void)co_await body.finish();

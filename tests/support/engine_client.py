@@ -322,6 +322,10 @@ async def roundtrip(args):
     await conn.send({"op": "ping"})
     await conn.expect("pong", "ping")
     await conn.send({"op": "unsub", "ch": ch})
+    # unsub has no reply: frames are handled in order, so the pong says it
+    # took effect (a publication racing it on another connection may land).
+    await conn.send({"op": "ping"})
+    await conn.expect("pong", "ping after unsub")
     publish(args, admin, ch, "after unsub", None)
     await conn.send({"op": "ping"})
     m = await conn.recv()
