@@ -373,6 +373,10 @@ std::string masked(ws::codec& c) {
     return bytes;
 }
 
+// /slow requests the handler has started (a test waits for its request to be
+// in the server's hands before stopping).
+std::atomic<int> slow_started{0};
+
 server::handler ws_or_text(std::string body) {
     return [body](const incoming_request& req) -> asio::awaitable<outgoing_response> {
         if (req.target == "/ws") {
@@ -381,6 +385,7 @@ server::handler ws_or_text(std::string body) {
             co_return server::accept_websocket(req, o, server::websocket_echo);
         }
         if (req.target == "/slow") {
+            slow_started.fetch_add(1);
             outgoing_response res;
             res.delay = std::chrono::milliseconds(300);
             res.body = "slow";
@@ -482,6 +487,7 @@ TEST(Listener, StopAcceptingKeepsAWebSocketAndClosesIdleKeepAlive) {
 }
 
 TEST(Listener, StopAcceptingSendsGoawayToHttp2AndClosesWhenNoStreamIsOpen) {
+    const int slow_before = slow_started.load();
     worker w;
     auto s = w.add(ws_or_text("ok"));
     ASSERT_TRUE(s->listen("127.0.0.1", 0));
@@ -497,6 +503,9 @@ TEST(Listener, StopAcceptingSendsGoawayToHttp2AndClosesWhenNoStreamIsOpen) {
         EXPECT_TRUE(co_await busy.get("/slow"));
         co_await busy.pump();  // SETTINGS
     }());
+    // The GOAWAY must come after the server has the request (a stream it
+    // has not seen yet would rightly be refused).
+    ASSERT_TRUE(wait_until([&] { return slow_started.load() > slow_before; }));
     w.run([&] { s->stop_accepting(); });
     test::run(io, [&]() -> asio::awaitable<void> {
         // Idle: GOAWAY (NO_ERROR), then the connection ends.
