@@ -14,6 +14,8 @@ enum class wire_format : std::uint8_t { json = 0, msgpack = 1 };
 
 inline constexpr std::size_t wire_format_count = 2;
 
-constexpr std::size_t index(wire_format f) noexcept { return static_cast<std::size_t>(f); }
+constexpr std::size_t index(wire_format f) noexcept {
+    return static_cast<std::size_t>(f);
+}
 
 }  // namespace corvid::engine
