@@ -80,25 +80,6 @@ bool parse_size(std::string_view s, std::size_t& out) {
     return true;
 }
 
-bool parse_duration(std::string_view s, std::chrono::milliseconds& out) {
-    std::uint64_t mult = 1000;
-    if (s.ends_with("ms")) {
-        mult = 1;
-        s.remove_suffix(2);
-    } else if (s.ends_with('s')) {
-        s.remove_suffix(1);
-    } else if (s.ends_with('m')) {
-        mult = 60'000;
-        s.remove_suffix(1);
-    }
-    std::uint64_t v = 0;
-    if (!parse_uint(s, v) || v > 365ull * 24 * 3600 * 1000 / mult) {
-        return false;
-    }
-    out = std::chrono::milliseconds(v * mult);
-    return true;
-}
-
 bool parse_bool(std::string_view s, bool& out) {
     if (s == "true" || s == "yes" || s == "on" || s == "1") {
         out = true;
@@ -269,6 +250,28 @@ struct assignment {
 };
 
 }  // namespace
+
+bool parse_duration(std::string_view s, std::chrono::milliseconds& out) noexcept {
+    std::uint64_t mult = 1000;
+    if (s.ends_with("ms")) {
+        mult = 1;
+        s.remove_suffix(2);
+    } else if (s.ends_with('s')) {
+        s.remove_suffix(1);
+    } else if (s.ends_with('m')) {
+        mult = 60'000;
+        s.remove_suffix(1);
+    } else if (s.ends_with('h')) {
+        mult = 3'600'000;
+        s.remove_suffix(1);
+    }
+    std::uint64_t v = 0;
+    if (!parse_uint(s, v) || v > 365ull * 24 * 3600 * 1000 / mult) {
+        return false;
+    }
+    out = std::chrono::milliseconds(v * mult);
+    return true;
+}
 
 result<engine_config> parse_engine_args(int argc, const char* const* argv, std::string* detail) {
     auto fail = [&](std::string why) -> result<engine_config> {

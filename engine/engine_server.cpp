@@ -111,21 +111,18 @@ outgoing_response text_response(int status, std::string body) {
     return res;
 }
 
-std::string json_escape(std::string_view s) {
+// `s` as a JSON string literal, quotes included.
+std::string json_quoted(std::string_view s) {
     std::string out;
-    for (char c : s) {
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += c;
-        } else if (static_cast<unsigned char>(c) < 0x20) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\u%04x", c);
-            out += buf;
-        } else {
-            out += c;
-        }
-    }
+    append_json_string(out, s);
     return out;
+}
+
+// 405 for a route that takes only `allowed` (e.g. "GET").
+outgoing_response wrong_method(std::string_view path, std::string_view allowed) {
+    auto res = text_response(405, "405: " + std::string(path) + " takes " + std::string(allowed));
+    res.fields.add("Allow", std::string(allowed));
+    return res;
 }
 
 // A JSON error body for the HTTP API: {"code":N,"reason":"..."}.
@@ -134,7 +131,7 @@ outgoing_response api_error(int status, int code, std::string_view reason) {
     res.status = status;
     res.fields.add("Content-Type", "application/json");
     res.fields.add("Cache-Control", "no-store");
-    res.body = "{\"code\":" + std::to_string(code) + ",\"reason\":\"" + json_escape(reason) + "\"}";
+    res.body = "{\"code\":" + std::to_string(code) + ",\"reason\":" + json_quoted(reason) + "}";
     return res;
 }
 
@@ -699,8 +696,8 @@ result<principal> server_core::authenticate_request(worker& w, const incoming_re
                            p.error() == std::errc::permission_denied
                                ? std::string("Bearer realm=\"corvid\"")
                                : "Bearer realm=\"corvid\", error=\"invalid_token\", "
-                                 "error_description=\"" +
-                                     json_escape(p.error().message()) + "\"");
+                                 "error_description=" +
+                                     json_quoted(p.error().message()));
         return p.error();
     }
     if (cross_site_cookie(*p, req.fields, config_.allowed_origins)) {
@@ -742,9 +739,7 @@ outgoing_response server_core::open_sse(worker& w, const incoming_request& req) 
 
 outgoing_response server_core::open_sse_stream(worker& w, const incoming_request& req) {
     if (req.method != "GET") {
-        auto res = text_response(405, "405: /sse takes GET");
-        res.fields.add("Allow", "GET");
-        return res;
+        return wrong_method("/sse", "GET");
     }
     outgoing_response refusal;
     auto who = authenticate_request(w, req, refusal);
@@ -801,9 +796,7 @@ outgoing_response server_core::api_publish(worker& w, const incoming_request& re
 
 outgoing_response server_core::api_publish_request(worker& w, const incoming_request& req) {
     if (req.method != "POST") {
-        auto res = text_response(405, "405: /api/publish takes POST");
-        res.fields.add("Allow", "POST");
-        return res;
+        return wrong_method("/api/publish", "POST");
     }
     outgoing_response refusal;
     auto who = authenticate_request(w, req, refusal);
@@ -833,8 +826,8 @@ outgoing_response server_core::api_publish_request(worker& w, const incoming_req
     outgoing_response res;
     res.fields.add("Content-Type", "application/json");
     res.fields.add("Cache-Control", "no-store");
-    res.body = "{\"ch\":\"" + json_escape((*p)->channel) +
-               "\",\"epoch\":" + std::to_string((*p)->epoch) +
+    res.body = "{\"ch\":" + json_quoted((*p)->channel) +
+               ",\"epoch\":" + std::to_string((*p)->epoch) +
                ",\"offset\":" + std::to_string((*p)->offset) + "}";
     return res;
 }
@@ -851,9 +844,7 @@ asio::awaitable<outgoing_response> server_core::handle(worker& w, const incoming
         co_return api_publish(w, req);
     }
     if ((path == "/metrics" || path == "/healthz") && req.method != "GET" && req.method != "HEAD") {
-        auto res = text_response(405, "405: " + std::string(path) + " takes GET");
-        res.fields.add("Allow", "GET, HEAD");
-        co_return res;
+        co_return wrong_method(path, "GET, HEAD");
     }
     if (path == "/metrics") {
         auto res = text_response(200, metrics_text());

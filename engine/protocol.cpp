@@ -1435,4 +1435,9 @@ void encode_sse_msg(std::string& out, std::uint64_t epoch, std::string_view ch,
     out += "\n\n";
 }
 
+void append_json_string(std::string& out, std::string_view s) {
+    writer w(out);
+    json_string(w, s);
+}
+
 }  // namespace corvid::engine

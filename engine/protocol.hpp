@@ -151,6 +151,11 @@ void encode_msg(wire_format f, std::string& out, std::string_view ch, std::uint6
 void encode_err(wire_format f, std::string& out, protocol_errc code, std::string_view reason);
 /// {"op":"pong"}
 void encode_pong(wire_format f, std::string& out);
+/// Appends `s` as a JSON string literal (quotes included), escaped as the
+/// encoders do: one line, ill-formed UTF-8 replaced with U+FFFD. For the
+/// engine's other JSON (HTTP API answers, development tokens).
+void append_json_string(std::string& out, std::string_view s);
+
 /// One SSE event: "event: msg\nid: E:N\ndata: <the JSON msg envelope>\n\n".
 void encode_sse_msg(std::string& out, std::uint64_t epoch, std::string_view ch,
                     std::uint64_t offset, std::string_view id, const payload& data);

@@ -28,6 +28,7 @@
 
 #include "corvid/engine.hpp"
 #include "engine/jwt.hpp"
+#include "engine/protocol.hpp"
 
 namespace {
 
@@ -83,44 +84,10 @@ Process
 Durations: 250ms, 30s, 5m. Sizes: 65536, 64K, 1M.
 )";
 
-bool parse_grace(std::string_view s, std::chrono::milliseconds& out) {
-    std::uint64_t mult = 1000;
-    if (s.ends_with("ms")) {
-        mult = 1;
-        s.remove_suffix(2);
-    } else if (s.ends_with('s')) {
-        s.remove_suffix(1);
-    } else if (s.ends_with('m')) {
-        mult = 60'000;
-        s.remove_suffix(1);
-    } else if (s.ends_with('h')) {
-        mult = 3'600'000;
-        s.remove_suffix(1);
-    }
-    std::uint64_t v = 0;
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc{} || end != s.data() + s.size() || s.empty() || v > 3'600'000) {
-        return false;
-    }
-    out = std::chrono::milliseconds(v * mult);
-    return true;
-}
-
 std::string json_string(std::string_view s) {
-    std::string out = "\"";
-    for (char c : s) {
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += c;
-        } else if (static_cast<unsigned char>(c) < 0x20) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\u%04x", c);
-            out += buf;
-        } else {
-            out += c;
-        }
-    }
-    return out + "\"";
+    std::string out;
+    corvid::engine::append_json_string(out, s);
+    return out;
 }
 
 std::string json_list(std::string_view csv) {
@@ -187,7 +154,7 @@ int mint_token(int argc, char** argv) {
         } else if (a == "--admin") {
             admin = true;
         } else if (a == "--ttl") {
-            if (!parse_grace(value(), ttl)) {
+            if (!corvid::parse_duration(value(), ttl)) {
                 std::cerr << "corvid-server token: --ttl expects a duration such as 1h\n";
                 return 2;
             }
@@ -248,7 +215,7 @@ int main(int argc, char** argv) {
             } else if (i + 1 < argc) {
                 v = argv[++i];
             }
-            if (!parse_grace(v, grace)) {
+            if (!corvid::parse_duration(v, grace)) {
                 std::cerr << "corvid-server: --shutdown-grace expects a duration such as 5s\n";
                 return 2;
             }

@@ -36,6 +36,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "corvid/result.hpp"
@@ -125,6 +126,11 @@ struct engine_config {
 /// skipped. Errors: std::errc::invalid_argument with `detail` saying which
 /// flag or line and why. `--help` is not handled here.
 result<engine_config> parse_engine_args(int argc, const char* const* argv, std::string* detail);
+
+/// A duration as the settings take it: "250ms", "30s", "5m", "1h"; a bare
+/// number is seconds. False (and `out` untouched) when it does not parse or
+/// exceeds a year.
+bool parse_duration(std::string_view text, std::chrono::milliseconds& out) noexcept;
 
 /// One line describing the effective settings (for the start log).
 std::string describe(const engine_config& config);
