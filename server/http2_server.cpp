@@ -97,12 +97,49 @@ asio::awaitable<bool> send_data(std::shared_ptr<h2_connection_state> st, std::in
     }
 }
 
-// An extended CONNECT stream as a byte_stream (see http1_server.hpp).
-class h2_byte_stream final : public byte_stream {
+// What both HTTP/2 byte streams share: the stream, its tunnel (the closed
+// state, the error and the wake-up), and the abort.
+class h2_stream_base : public byte_stream {
   public:
-    h2_byte_stream(std::shared_ptr<h2_connection_state> st, std::int32_t id,
+    h2_stream_base(std::shared_ptr<h2_connection_state> st, std::int32_t id,
                    std::shared_ptr<h2_tunnel> tunnel)
         : st_(std::move(st)), id_(id), tunnel_(std::move(tunnel)) {}
+
+    void close() noexcept override {
+        if (aborted_) {
+            return;
+        }
+        aborted_ = true;
+        if (!st_->closed && !tunnel_->closed) {
+            (void)st_->session.reset_stream(id_, h2::wire_error::cancel);
+            st_->wake_writer();
+        }
+        tunnel_->wake();
+        if (auto it = st_->blocked.find(id_); it != st_->blocked.end()) {
+            it->second->cancel();
+        }
+    }
+
+    int http_version() const noexcept override { return 20; }
+    bool aborted() const noexcept { return aborted_; }
+
+  protected:
+    // The stream's error, or connection_aborted.
+    std::error_code gone() const {
+        return tunnel_->error ? tunnel_->error
+                              : std::make_error_code(std::errc::connection_aborted);
+    }
+
+    std::shared_ptr<h2_connection_state> st_;
+    std::int32_t id_;
+    std::shared_ptr<h2_tunnel> tunnel_;
+    bool aborted_ = false;
+};
+
+// An extended CONNECT stream as a byte_stream (see http1_server.hpp).
+class h2_byte_stream final : public h2_stream_base {
+  public:
+    using h2_stream_base::h2_stream_base;
 
     asio::awaitable<result<std::size_t>> read_some(std::span<char> buffer) override {
         for (;;) {
@@ -126,7 +163,7 @@ class h2_byte_stream final : public byte_stream {
                 co_return std::size_t{0};
             }
             if (t.closed || st_->closed || aborted_) {
-                co_return t.error ? t.error : std::make_error_code(std::errc::connection_aborted);
+                co_return gone();
             }
             std::error_code ignored;
             co_await t.readable.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
@@ -136,52 +173,24 @@ class h2_byte_stream final : public byte_stream {
     asio::awaitable<result<void>> write(std::span<const asio::const_buffer> buffers) override {
         for (const auto& b : buffers) {
             if (aborted_ || tunnel_->closed) {
-                co_return tunnel_->error ? tunnel_->error
-                                         : std::make_error_code(std::errc::connection_aborted);
+                co_return gone();
             }
             std::string_view bytes(static_cast<const char*>(b.data()), b.size());
             if (!co_await send_data(st_, id_, bytes, false)) {
-                co_return tunnel_->error ? tunnel_->error
-                                         : std::make_error_code(std::errc::connection_aborted);
+                co_return gone();
             }
         }
         co_return result<void>{};
     }
-
-    void close() noexcept override {
-        if (aborted_) {
-            return;
-        }
-        aborted_ = true;
-        if (!st_->closed && !tunnel_->closed) {
-            (void)st_->session.reset_stream(id_, h2::wire_error::cancel);
-            st_->wake_writer();
-        }
-        tunnel_->wake();
-        if (auto it = st_->blocked.find(id_); it != st_->blocked.end()) {
-            it->second->cancel();
-        }
-    }
-
-    int http_version() const noexcept override { return 20; }
-    bool aborted() const noexcept { return aborted_; }
-
-  private:
-    std::shared_ptr<h2_connection_state> st_;
-    std::int32_t id_;
-    std::shared_ptr<h2_tunnel> tunnel_;
-    bool aborted_ = false;
 };
 
 // A streamed response body (outgoing_response::stream_body): write() sends
 // DATA; read_some() only waits for the stream's end (RST_STREAM from the
 // client, or the connection's end). `tunnel` carries no data here, only the
 // closed state and the wake-up.
-class h2_body_stream final : public byte_stream {
+class h2_body_stream final : public h2_stream_base {
   public:
-    h2_body_stream(std::shared_ptr<h2_connection_state> st, std::int32_t id,
-                   std::shared_ptr<h2_tunnel> tunnel)
-        : st_(std::move(st)), id_(id), tunnel_(std::move(tunnel)) {}
+    using h2_stream_base::h2_stream_base;
 
     asio::awaitable<result<std::size_t>> read_some(std::span<char> /*buffer*/) override {
         for (;;) {
@@ -213,35 +222,6 @@ class h2_body_stream final : public byte_stream {
         }
         co_return result<void>{};
     }
-
-    void close() noexcept override {
-        if (aborted_) {
-            return;
-        }
-        aborted_ = true;
-        if (!st_->closed && !tunnel_->closed) {
-            (void)st_->session.reset_stream(id_, h2::wire_error::cancel);
-            st_->wake_writer();
-        }
-        tunnel_->wake();
-        if (auto it = st_->blocked.find(id_); it != st_->blocked.end()) {
-            it->second->cancel();
-        }
-    }
-
-    int http_version() const noexcept override { return 20; }
-    bool aborted() const noexcept { return aborted_; }
-
-  private:
-    std::error_code gone() const {
-        return tunnel_->error ? tunnel_->error
-                              : std::make_error_code(std::errc::connection_aborted);
-    }
-
-    std::shared_ptr<h2_connection_state> st_;
-    std::int32_t id_;
-    std::shared_ptr<h2_tunnel> tunnel_;
-    bool aborted_ = false;
 };
 
 // Forgets a CONNECT stream's tunnel, giving back the window of bytes nobody
