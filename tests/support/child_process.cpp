@@ -21,6 +21,12 @@ namespace corvid::test {
 
 namespace {
 
+int decode_status(int status) {
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+}  // namespace
+
 std::string slurp(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     std::ostringstream ss;
@@ -42,12 +48,6 @@ void close_fds_on_exec() {
         }
     }
 }
-
-int decode_status(int status) {
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-}  // namespace
 
 child_process child_process::spawn(std::vector<std::string> argv,
                                    const std::vector<std::string>& env) {

@@ -78,4 +78,11 @@ class child_process {
     std::optional<int> status_;
 };
 
+/// The whole file at `path` ("" when it cannot be read).
+std::string slurp(const std::string& path);
+
+/// Marks every descriptor above stderr close-on-exec, so a spawned child
+/// holds none of the test process's sockets (Asio opens some without it).
+void close_fds_on_exec();
+
 }  // namespace corvid::test

@@ -14,37 +14,12 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/support/child_process.hpp"
 #include "tests/support/external_server.hpp"
 
 extern char** environ;
 
 namespace corvid::test {
-
-namespace {
-
-std::string slurp(const std::string& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-void close_fds_on_exec() {
-    std::vector<int> fds;
-    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
-        fds.push_back(std::stoi(entry.path().filename().string()));
-    }
-    for (int fd : fds) {
-        if (fd > 2) {
-            int flags = ::fcntl(fd, F_GETFD);
-            if (flags >= 0) {
-                ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
-            }
-        }
-    }
-}
-
-}  // namespace
 
 cli_result run_corvid(const std::vector<std::string>& args, const std::string& stdin_text,
                       std::chrono::seconds limit) {
