@@ -14,9 +14,11 @@ environment collect_environment() {
     env.commit = capture_output({"git", "-C", CORVID_SOURCE_DIR, "rev-parse", "HEAD"});
     // Only the sources the benchmark binaries are built from count: other
     // people's work in progress elsewhere in the tree does not change a figure.
+    // server/, engine/ and apps/ build corvid-server, which the engine
+    // workloads measure.
     env.dirty = !capture_output({"git", "-C", CORVID_SOURCE_DIR, "status", "--porcelain", "--",
                                  "CMakeLists.txt", "cmake", "include", "core", "net", "tls",
-                                 "proto", "client", "bench"})
+                                 "proto", "client", "server", "engine", "apps", "bench"})
                      .empty();
     env.compiler = std::string(CORVID_CXX_COMPILER_ID) + " " + CORVID_CXX_COMPILER_VERSION;
     env.build_type = CORVID_BUILD_TYPE;
