@@ -6,6 +6,7 @@
 //                         [--fresh-connection] [--case NAME]... [--pin MODE]
 //                         [--aa] [--aa-peer corvid|curl] [--goal PERCENT]
 //                         [--messages N] [--server NAME]... [--generator-threads N]
+//                         [--tokens N] [--token-interval-ms M]
 //   corvid-bench all [--quick]
 
 #include <csignal>
@@ -40,6 +41,10 @@ constexpr const char* usage_text =
     "  engine-connect    connect-to-ready latency with a JWT (p50, p95)\n"
     "  engine-broadcast  1 publisher, 1,000 subscribers: deliveries/s per server core\n"
     "  engine-fanin      100 publishers, 100 channels x 10 subscribers: messages/s\n"
+    "  tokens      LLM-style token streaming from corvid-fixture (TLS): corvid's\n"
+    "              event_source vs libcurl (SSE over HTTP/1.1 and HTTP/2) and corvid's\n"
+    "              WebSocket client vs Boost.Beast (wss), paced and burst; time to first\n"
+    "              token, chars/s after it, client CPU per token\n"
     "  all         every workload above but engine, with default outputs\n"
     "\n"
     "options:\n"
@@ -61,6 +66,8 @@ constexpr const char* usage_text =
     "                    websocketpp, node; the first one is compared with the others\n"
     "  --generator-threads N  engine workloads: load generator threads (default: one\n"
     "                    per CPU not given to the servers)\n"
+    "  --tokens N        tokens: tokens per paced stream (default 100; --quick 30)\n"
+    "  --token-interval-ms M  tokens: pacing of the paced cases (default 35)\n"
     "  --case NAME       run only this case (repeatable), e.g. tls-64MiB, upload-1MiB,\n"
     "                    node-1KiB-beast\n"
     "  --json FILE       JSON artifact (default docs/benchmarks/WORKLOAD.json)\n"
@@ -172,6 +179,11 @@ int main(int argc, char** argv) {
                 return 2;
             }
             o.generator_threads = v;
+        } else if (arg == "--tokens") {
+            o.tokens = static_cast<std::uint64_t>(positive(value(), "--tokens"));
+        } else if (arg == "--token-interval-ms") {
+            o.token_interval_ms =
+                static_cast<std::uint64_t>(positive(value(), "--token-interval-ms"));
         } else if (arg == "--case") {
             o.only_cases.emplace_back(value());
         } else if (arg == "--json") {
@@ -207,6 +219,9 @@ int main(int argc, char** argv) {
         if (workload == "profiles") {
             return corvid::bench::run_profiles(o);
         }
+        if (workload == "tokens") {
+            return corvid::bench::run_tokens(o);
+        }
         if (workload == "ws-echo") {
             return corvid::bench::run_ws_echo(o);
         }
@@ -227,6 +242,7 @@ int main(int argc, char** argv) {
             status |= corvid::bench::run_h2(o);
             status |= corvid::bench::run_profiles(o);
             status |= corvid::bench::run_ws_echo(o);
+            status |= corvid::bench::run_tokens(o);
             return status;
         }
     } catch (const std::exception& e) {

@@ -59,6 +59,10 @@ struct workload_options {
     /// engine workloads: load generator threads (--generator-threads);
     /// empty: one per CPU not given to the servers.
     std::optional<int> generator_threads;
+    /// tokens: the paced cases' token count (--tokens) and pacing
+    /// (--token-interval-ms); empty: 100 tokens (--quick 30), 35 ms apart.
+    std::optional<std::uint64_t> tokens;
+    std::optional<std::uint64_t> token_interval_ms;
     std::string json_path;      ///< empty: the workload's default
     std::string markdown_path;  ///< empty: the workload's default
 };
@@ -99,5 +103,14 @@ int run_ws_echo(const workload_options& options);
 /// "engine" (all three, docs/benchmarks/engine.{json,md}), "engine-connect",
 /// "engine-broadcast" or "engine-fanin". Returns the process exit status.
 int run_engine(const workload_options& options, const std::string& which);
+
+/// Issue 7's LLM-style token streaming: corvid's event_source vs libcurl
+/// (server-sent events over HTTP/1.1 and HTTP/2) and corvid's WebSocket
+/// client vs Boost.Beast (wss://), against corvid-fixture's /tokens/sse and
+/// /tokens/ws, paced (35 ms apart) and in a burst (no pacing): time to
+/// first token, chars/s after it, client CPU per token; BENCH.md's verdict
+/// rule. Artifacts docs/benchmarks/tokens.{json,md}. Returns the process
+/// exit status.
+int run_tokens(const workload_options& options);
 
 }  // namespace corvid::bench
