@@ -1,3 +1,9 @@
+// The http1 workload (alias http1-get): corvid's HTTP/1.1 client against
+// libcurl's, both talking to one local nginx over plain HTTP and HTTPS:
+// response-body streaming (GET of 1 KiB and 64 MiB) and request-body
+// streaming (POST of 1 MiB handed to the library in 1 KiB pieces). See
+// docs/benchmarks/README.md for the method.
+
 #include <unistd.h>
 #include <algorithm>
 #include <cstdio>
@@ -24,10 +30,34 @@ namespace {
 // the socket, and deliver the body to the caller, in pieces of the same size.
 constexpr std::size_t corvid_read_size = 64 * 1024;
 
+// The request-body cases: 1 MiB in 1024 pieces of 1 KiB, as in h2's
+// upload-1MiB. Neither client knows the size in advance, so both send it
+// chunked (Transfer-Encoding: chunked, one chunk per piece handed over).
+constexpr std::uint64_t upload_size = 1024 * 1024;
+constexpr std::size_t upload_chunk = 1024;
+static_assert(upload_size <= max_upload_size);
+
 struct body {
     std::string label;  ///< "1KiB"
     fixture_file file;
 };
+
+// An upload sample: TTFB runs to the first byte of nginx's answer, which
+// nginx sends only once it has read the whole body, so it covers the upload;
+// upload throughput is the body's size over the time to the last byte of
+// the answer (the answer is upload_response, a few bytes in one chunk).
+const std::vector<metric>& http1_upload_metrics() {
+    static const std::vector<metric> metrics{
+        http_metrics()[0],
+        {"upload_throughput", "upload throughput (MiB/s)", better::higher,
+         [](const sample& s) {
+             return static_cast<double>(s.upload_bytes) / (1024.0 * 1024.0) /
+                    (static_cast<double>(s.total_ns) / 1e9);
+         }},
+        http_metrics()[2],
+    };
+    return metrics;
+}
 
 std::string peer_path(const std::string& name) {
     const std::string path = executable_dir() + "/" + name;
@@ -39,12 +69,12 @@ std::string peer_path(const std::string& name) {
 
 }  // namespace
 
-int run_http1_get(const workload_options& o) {
+int run_http1(const workload_options& o) {
     workload_report report;
-    report.workload = "http1-get";
+    report.workload = "http1";
     report.title = o.self_check ? "A/A check, " + o.self_check_peer + " vs " + o.self_check_peer +
-                                      ", HTTP/1.1 GET on loopback"
-                                : "corvid vs libcurl, HTTP/1.1 GET on loopback";
+                                      ", HTTP/1.1 on loopback"
+                                : "corvid vs libcurl, HTTP/1.1 GET and upload on loopback";
     if (o.goal_percent) {
         report.rule.min_improvement_percent = *o.goal_percent;
     }
@@ -76,7 +106,7 @@ int run_http1_get(const workload_options& o) {
             std::to_string(report.env.cores) +
             " CPUs unpinned; the idle peer is blocked on its pipe";
     }
-    std::cerr << "http1-get: generating the docroot and starting nginx\n";
+    std::cerr << "http1: generating the docroot and starting nginx\n";
     nginx_fixture fixture(files, nginx_cpu);
     report.fixture = fixture.description();
 
@@ -101,38 +131,74 @@ int run_http1_get(const workload_options& o) {
         "barely affects",
         "libcurl: HTTP/1.1 only, CURLOPT_BUFFERSIZE " + std::to_string(corvid_read_size) +
             " (corvid's read size), no progress meter, no decoding, CA file only; both send "
-            "Host and Accept: */* and nothing else",
+            "Host and Accept: */* and nothing else (uploads: see below)",
+        "plain-upload-1MiB, tls-upload-1MiB (request-body streaming): POST /" +
+            std::string(upload_path) +
+            " of 1 MiB that the library pulls from the caller in 1024 pieces of 1 KiB (curl: "
+            "CURLOPT_READFUNCTION with CURLOPT_POSTFIELDSIZE_LARGE -1; corvid: "
+            "request::body_stream); the size is not declared, so both send it chunked (one "
+            "chunk per piece), with Content-Type: application/octet-stream and no Expect: "
+            "100-continue; nginx reads the whole body (echo module's echo_read_request_body, "
+            "into memory) before it answers 200 with a 9-byte body, so TTFB (to the first byte "
+            "of the answer's body) covers the whole upload; upload throughput = 1 MiB / time to "
+            "the last byte of the answer",
     };
 
-    std::vector<std::string> case_names;
     struct case_def {
         std::string name;
         bool tls;
-        const body* b;
+        const body* b;  ///< what a GET fetches; null: an upload
     };
     std::vector<case_def> cases;
+    std::string all_names;
     for (bool tls : {false, true}) {
+        std::vector<const body*> kinds;
         for (const auto& b : bodies) {
-            std::string name = std::string(tls ? "tls" : "plain") + "-" + b.label;
+            kinds.push_back(&b);
+        }
+        kinds.push_back(nullptr);
+        for (const body* b : kinds) {
+            std::string name = std::string(tls ? "tls" : "plain") + "-" +
+                               (b != nullptr ? b->label : std::string("upload-1MiB"));
             if (o.fresh_connection) {
                 name += "-fresh";
             }
+            all_names += (all_names.empty() ? "" : ", ") + name;
             if (!o.only_cases.empty() &&
                 std::find(o.only_cases.begin(), o.only_cases.end(), name) == o.only_cases.end()) {
                 continue;
             }
-            cases.push_back({name, tls, &b});
+            cases.push_back({name, tls, b});
             report.cases.push_back(name);
+            if (b == nullptr) {
+                report.case_metrics.emplace_back(name, http1_upload_metrics());
+            }
         }
     }
     if (cases.empty()) {
-        throw std::runtime_error("--case matched no case");
+        throw std::runtime_error("--case matched no case (http1 has " + all_names + ")");
+    }
+    const bool uploads =
+        std::any_of(cases.begin(), cases.end(), [](const case_def& c) { return c.b == nullptr; });
+    if (uploads && !fixture.accepts_uploads()) {
+        throw std::runtime_error(
+            "the upload cases need nginx's echo module (libnginx-mod-http-echo, which "
+            "nginx-light depends on); install it or choose GET cases with --case");
     }
 
     for (int rep = 1; rep <= o.settings.repetitions; ++rep) {
         for (const auto& c : cases) {
-            const std::string url = fixture.url(c.tls, c.b->file.name);
+            const std::string url =
+                fixture.url(c.tls, c.b != nullptr ? c.b->file.name : upload_path);
             std::vector<std::string> common{"--url", url};
+            sample_shape shape;
+            if (c.b != nullptr) {
+                shape.body_bytes = c.b->file.size;
+            } else {
+                shape = sample_shape{upload_response.size(), 1, upload_size};
+                common.insert(common.end(), {"--upload-size", std::to_string(upload_size),
+                                             "--upload-chunk", std::to_string(upload_chunk)});
+            }
             if (c.tls) {
                 common.insert(common.end(), {"--cacert", fixture.ca_file()});
             }
@@ -156,12 +222,12 @@ int run_http1_get(const workload_options& o) {
                 report.commands.emplace_back(c.name + " " + b.name, b.argv);
             }
 
-            std::cerr << "http1-get: " << c.name << " repetition " << rep << "/"
+            std::cerr << "http1: " << c.name << " repetition " << rep << "/"
                       << o.settings.repetitions << " ..." << std::flush;
-            report.runs.push_back(run_paired(c.name, rep, a, b, report.settings, c.b->file.size));
-            for (const auto& m : report.metrics) {
-                const comparison cmp = compare_run(report.runs.back(), m);
-                char buf[160];
+            report.runs.push_back(run_paired(c.name, rep, a, b, report.settings, shape));
+            for (const auto& m : report.metrics_for(c.name)) {
+                const comparison cmp = compare_run(report.runs.back(), m, report.rule);
+                char buf[200];
                 std::snprintf(buf, sizeof buf, " %s %.4g vs %.4g (%+.1f%%, p=%.2g, %s)",
                               m.name.c_str(), cmp.a_median, cmp.b_median, cmp.delta_percent,
                               cmp.test.p_value, std::string(to_string(cmp.outcome)).c_str());
@@ -171,7 +237,7 @@ int run_http1_get(const workload_options& o) {
         }
     }
 
-    return publish(report, o, "http1-get");
+    return publish(report, o, "http1");
 }
 
 }  // namespace corvid::bench

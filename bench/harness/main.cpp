@@ -24,8 +24,9 @@ constexpr const char* usage_text =
     "usage: corvid-bench WORKLOAD [options]\n"
     "\n"
     "workloads:\n"
-    "  http1-get   corvid's HTTP/1.1 client vs libcurl: GET of 1 KiB and 64 MiB from a\n"
-    "              local nginx, plain and TLS; TTFB and throughput\n"
+    "  http1       corvid's HTTP/1.1 client vs libcurl against a local nginx, plain and\n"
+    "              TLS: GET of 1 KiB and 64 MiB, POST of 1 MiB in 1 KiB pieces; TTFB and\n"
+    "              throughput (http1-get: an alias of http1)\n"
     "  h2          corvid's HTTP/2 client vs libcurl against a local nghttpd (TLS, h2):\n"
     "              64 MiB download, 1 MiB upload in 1 KiB pieces, 100 concurrent\n"
     "              requests on one connection (h2load as the ceiling); goal 10%\n"
@@ -210,8 +211,8 @@ int main(int argc, char** argv) {
     // A peer that dies must surface as an error on the next write, not kill us.
     std::signal(SIGPIPE, SIG_IGN);
     try {
-        if (workload == "http1-get") {
-            return corvid::bench::run_http1_get(o);
+        if (workload == "http1" || workload == "http1-get") {
+            return corvid::bench::run_http1(o);
         }
         if (workload == "h2") {
             return corvid::bench::run_h2(o);
@@ -238,7 +239,7 @@ int main(int argc, char** argv) {
                 return 2;
             }
             int status = 0;
-            status |= corvid::bench::run_http1_get(o);
+            status |= corvid::bench::run_http1(o);
             status |= corvid::bench::run_h2(o);
             status |= corvid::bench::run_profiles(o);
             status |= corvid::bench::run_ws_echo(o);

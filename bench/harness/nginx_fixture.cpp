@@ -29,6 +29,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Debian's build of the echo module (libnginx-mod-http-echo).
+constexpr const char* echo_module_path = "/usr/lib/nginx/modules/ngx_http_echo_module.so";
+
 std::uint64_t splitmix64(std::uint64_t& state) {
     std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -114,6 +117,7 @@ nginx_fixture::nginx_fixture(const std::vector<fixture_file>& files, int worker_
                                  " not found: install nginx-light (scripts/dev bench does)");
     }
     version_ = capture_output({nginx_, "-v"}, true);
+    echo_module_ = access(echo_module_path, R_OK) == 0;
     if (const auto slash = version_.find("nginx/"); slash != std::string::npos) {
         version_ = version_.substr(slash);
     }
@@ -193,12 +197,28 @@ std::string nginx_fixture::description() const {
            (worker_cpu_ >= 0 ? " pinned to CPU " + std::to_string(worker_cpu_) : std::string()) +
            ", sendfile on for plain HTTP, TLS 1.3 "
            "TLS_AES_128_GCM_SHA256 over X25519, P-256 certificate from a throwaway CA, "
-           "keepalive_requests 1000000)";
+           "keepalive_requests 1000000" +
+           (echo_module_ ? std::string(", POST /") + upload_path +
+                               " answered 200 after the whole body is read (echo module's "
+                               "echo_read_request_body, body kept in memory)"
+                         : std::string()) +
+           ")";
 }
 
 void nginx_fixture::write_config() {
     const std::string d = dir_;
+    std::string upload_location;
+    if (echo_module_) {
+        // Reads the whole body (into memory: client_body_buffer_size) before
+        // the response starts; `return` would answer first and discard it.
+        // `echo WORD` sends WORD and a newline: upload_response.
+        upload_location = std::string("    location = /") + upload_path +
+                          " {\n      echo_read_request_body;\n      echo received;\n    }\n";
+    }
     std::ofstream conf(d + "/nginx.conf", std::ios::trunc);
+    if (echo_module_) {
+        conf << "load_module " << echo_module_path << ";\n";
+    }
     conf << "worker_processes 1;\n";
     if (worker_cpu_ >= 0) {
         // A bit mask, CPU 0 rightmost.
@@ -223,10 +243,12 @@ void nginx_fixture::write_config() {
          << "  keepalive_requests 1000000;\n"
          << "  keepalive_timeout 600s;\n"
          << "  etag off;\n"
+         << "  client_max_body_size " << max_upload_size << ";\n"
+         << "  client_body_buffer_size " << max_upload_size << ";\n"
          << "  server {\n"
          << "    listen 127.0.0.1:" << http_port_ << ";\n"
          << "    root " << d << "/docroot;\n"
-         << "  }\n"
+         << upload_location << "  }\n"
          << "  server {\n"
          << "    listen 127.0.0.1:" << https_port_ << " ssl;\n"
          << "    ssl_certificate " << d << "/server.pem;\n"
@@ -236,7 +258,7 @@ void nginx_fixture::write_config() {
          << "    ssl_conf_command Ciphersuites TLS_AES_128_GCM_SHA256;\n"
          << "    ssl_session_tickets on;\n"
          << "    root " << d << "/docroot;\n"
-         << "  }\n"
+         << upload_location << "  }\n"
          << "}\n";
     if (!conf) {
         throw std::runtime_error("cannot write " + d + "/nginx.conf");

@@ -11,11 +11,21 @@
 // left to client preference, OpenSSL would pick AES-256-GCM and BoringSSL
 // AES-128-GCM, and the benchmark would compare ciphers instead of clients.
 //
+// Request bodies: POST (or PUT) to /upload on either listener is answered
+// only after nginx has read the whole body (the echo module's
+// echo_read_request_body, Debian's libnginx-mod-http-echo, which nginx-light
+// depends on), with `upload_response`. A plain `return 200` or a static file
+// would not do: nginx answers those at once and discards the body behind
+// the response, so an upload's "time to the response" would measure nothing.
+// The body is kept in memory (client_body_buffer_size), never written to a
+// temporary file, and dropped.
+//
 // Errors throw std::runtime_error (see process.hpp for why).
 
 #include <sys/types.h>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace corvid::bench {
@@ -26,6 +36,14 @@ struct fixture_file {
     std::string name;  ///< served at "/" + name
     std::uint64_t size = 0;
 };
+
+/// Where the fixture accepts a request body: "/upload".
+inline constexpr const char* upload_path = "upload";
+/// The largest request body /upload accepts.
+inline constexpr std::uint64_t max_upload_size = std::uint64_t{2} << 20;
+/// The body of /upload's response (200, chunked): sent once the whole
+/// request body has been read.
+inline constexpr std::string_view upload_response = "received\n";
 
 class nginx_fixture {
   public:
@@ -47,6 +65,9 @@ class nginx_fixture {
     const std::string& ca_file() const noexcept { return ca_file_; }
     /// `nginx -v`, e.g. "nginx/1.22.1".
     const std::string& version() const noexcept { return version_; }
+    /// Whether /upload works: the echo module
+    /// (/usr/lib/nginx/modules/ngx_http_echo_module.so) was found and loaded.
+    bool accepts_uploads() const noexcept { return echo_module_; }
     /// What the fixture is, for the report.
     std::string description() const;
 
@@ -63,6 +84,7 @@ class nginx_fixture {
     std::uint16_t https_port_ = 0;
     pid_t pid_ = -1;
     int worker_cpu_ = -1;
+    bool echo_module_ = false;
 };
 
 /// A loopback TCP port that is free right now. Whoever binds it a moment

@@ -67,9 +67,12 @@ struct workload_options {
     std::string markdown_path;  ///< empty: the workload's default
 };
 
-/// corvid's HTTP/1.1 client vs libcurl: GET of 1 KiB and 64 MiB over plain
-/// HTTP and HTTPS from a local nginx. Returns the process exit status.
-int run_http1_get(const workload_options& options);
+/// corvid's HTTP/1.1 client vs libcurl over plain HTTP and HTTPS against a
+/// local nginx: GET of 1 KiB and 64 MiB (response-body streaming) and POST of
+/// 1 MiB handed over in 1 KiB pieces (request-body streaming). The workload
+/// `http1` (alias `http1-get`), artifacts docs/benchmarks/http1.{json,md}.
+/// Returns the process exit status.
+int run_http1(const workload_options& options);
 
 /// corvid's HTTP/2 client vs libcurl over TLS (ALPN h2) against a local
 /// nghttpd: response-body streaming (64 MiB in DATA frames of up to 16 KiB),
