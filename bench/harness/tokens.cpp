@@ -23,6 +23,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "bench/harness/environment.hpp"
@@ -52,11 +53,15 @@ constexpr std::uint64_t default_interval_ms = 35;
 constexpr std::uint64_t burst_tokens = 10'000;
 
 // Samples per case: a paced sample costs seconds, a burst one milliseconds.
+// Full run, measured on the 2-CPU VM: about 60 s per paced case and
+// repetition, 1 to 15 s per burst one, about 10 minutes in all. With 8 pairs
+// the smallest two-sided Wilcoxon p is 2/256 = 0.0078: a paced verdict other
+// than parity needs all 8 pairs to agree (--samples raises it).
 struct case_counts {
     int samples;
     int warmup;
 };
-constexpr case_counts paced_full{10, 1};
+constexpr case_counts paced_full{8, 1};
 constexpr case_counts paced_quick{5, 1};
 constexpr case_counts burst_full{100, 5};
 constexpr case_counts burst_quick{20, 2};
@@ -216,6 +221,24 @@ const std::vector<metric>& token_metrics() {
     return metrics;
 }
 
+// The report restricted to the runs against one baseline, so that
+// markdown()'s columns name it.
+workload_report only_baseline(const workload_report& full, const std::string& baseline) {
+    workload_report out = full;
+    out.runs.clear();
+    out.cases.clear();
+    out.commands.clear();
+    for (const auto& run : full.runs) {
+        if (run.b_name == baseline) {
+            out.runs.push_back(run);
+            if (std::find(out.cases.begin(), out.cases.end(), run.case_name) == out.cases.end()) {
+                out.cases.push_back(run.case_name);
+            }
+        }
+    }
+    return out;
+}
+
 struct token_case {
     std::string name;
     std::string transport;  ///< "sse-h1", "sse-h2", "ws"
@@ -227,8 +250,10 @@ struct token_case {
 int run_tokens(const workload_options& o) {
     if (o.fresh_connection) {
         throw std::runtime_error(
-            "tokens: the SSE-over-HTTP/2 and WebSocket cases keep one connection per peer, and "
-            "corvid-fixture closes every HTTP/1.1 connection after a stream; --fresh-connection "
+            "tokens: the SSE-over-HTTP/2 and WebSocket cases "
+            "keep one connection per peer, and "
+            "corvid-fixture closes every HTTP/1.1 connection "
+            "after a stream; --fresh-connection "
             "applies to http1");
     }
     if (o.self_check) {
@@ -240,14 +265,16 @@ int run_tokens(const workload_options& o) {
     if (paced_tokens < 2 || paced_tokens > tokens::max_tokens || interval_ms < 1 ||
         interval_ms > tokens::max_interval_ms) {
         throw std::runtime_error(
-            "tokens: --tokens must be from 2 to 1000000 and --token-interval-ms from 1 to 10000 "
+            "tokens: --tokens must be from 2 to 1000000 and "
+            "--token-interval-ms from 1 to 10000 "
             "(the burst cases have no pacing)");
     }
 
     workload_report report;
     report.workload = "tokens";
     report.title =
-        "corvid vs libcurl (SSE) and Boost.Beast (WebSocket): LLM-style token streaming on "
+        "corvid vs libcurl (SSE) and Boost.Beast (WebSocket): "
+        "LLM-style token streaming on "
         "loopback";
     report.settings = o.settings;
     report.quick = o.quick;
@@ -272,7 +299,8 @@ int run_tokens(const workload_options& o) {
     }
     if (cases.empty()) {
         throw std::runtime_error(
-            "--case matched no case (tokens has sse-h1-paced, sse-h1-burst, sse-h2-paced, "
+            "--case matched no case (tokens has sse-h1-paced, "
+            "sse-h1-burst, sse-h2-paced, "
             "sse-h2-burst, ws-paced, ws-burst)");
     }
 
@@ -321,45 +349,70 @@ int run_tokens(const workload_options& o) {
     std::cerr << "tokens: starting corvid-fixture\n";
     token_fixture fixture(server_cpu);
     report.fixture =
-        "corvid-fixture --no-deflate (corvid's HTTP/1.1 and HTTP/2 server, TLS 1.3 with its "
+        "corvid-fixture --no-deflate (corvid's HTTP/1.1 and HTTP/2 server, TLS "
+        "1.3 with its "
         "throwaway CA, ALPN h2 and http/1.1, one thread" +
         (server_cpu >= 0 ? ", pinned to CPU " + std::to_string(server_cpu) : std::string()) +
-        "): /tokens/sse?n=N&interval_ms=M (text/event-stream, one event and one write per token, "
-        "then event: done) and /tokens/ws (per text message \"start N M\", N text messages of "
-        "one token each, then \"done\"); token i due at t0 + i*M ms (absolute deadlines)";
+        "): /tokens/sse?n=N&interval_ms=M (text/event-stream, one event and one "
+        "write per token, "
+        "then event: done) and /tokens/ws (per text message \"start N M\", N "
+        "text messages of "
+        "one token each, then \"done\"); token i due at t0 + i*M ms (absolute "
+        "deadlines)";
     const run_settings burst = counts_for({"", "", false});
     report.notes = {
-        "tokens: a fixed sequence (bench/peers/token_stream.hpp: words picked by splitmix64 "
-        "with a fixed seed, each with a leading space, 2 to 9 characters); every peer checks "
-        "every token, the count and the characters, and corvid-bench the characters again",
+        "tokens: a fixed sequence (bench/peers/token_stream.hpp: words picked by "
+        "splitmix64 "
+        "with a fixed seed, each with a leading space, 2 to 9 characters); every "
+        "peer checks "
+        "every token, the count and the characters, and corvid-bench the "
+        "characters again",
         "paced cases: " + std::to_string(paced_tokens) + " tokens " + std::to_string(interval_ms) +
             " ms apart (" + std::to_string(report.settings.samples) + " pairs after " +
             std::to_string(report.settings.warmup) +
             " warm-up sample(s) per peer); burst cases: " + std::to_string(burst_tokens) +
             " tokens without pacing (" + std::to_string(burst.samples) + " pairs after " +
             std::to_string(burst.warmup) + " warm-up samples per peer)",
-        "TTFT: from just before the request is handed to the library (SSE: the GET; WebSocket: "
-        "the \"start\" message on the open connection) to the first token reaching the caller "
-        "(corvid: event_source::next_event() or websocket::receive(); libcurl: the event from "
-        "the peer's own SSE parser in its write callback; Beast: read() of the message)",
-        "chars/s after the first token: (characters of all tokens - the first token's) / (time "
-        "of the last token - time of the first); in paced cases the fixture's pacing sets it, "
-        "and its paired difference is how much later (or sooner) each client delivered the last "
+        "TTFT: from just before the request is handed to the library (SSE: the "
+        "GET; WebSocket: "
+        "the \"start\" message on the open connection) to the first token "
+        "reaching the caller "
+        "(corvid: event_source::next_event() or websocket::receive(); libcurl: "
+        "the event from "
+        "the peer's own SSE parser in its write callback; Beast: read() of the "
+        "message)",
+        "chars/s after the first token: (characters of all tokens - the first "
+        "token's) / (time "
+        "of the last token - time of the first); in paced cases the fixture's "
+        "pacing sets it, "
+        "and its paired difference is how much later (or sooner) each client "
+        "delivered the last "
         "token relative to the first",
-        "client CPU per token: the peer process's CPU time (CLOCK_PROCESS_CPUTIME_ID) from "
-        "before the request until the stream is finished with, divided by the token count",
-        "connections: SSE over HTTP/2 and WebSocket keep one connection per peer across "
-        "samples (opened by the first warm-up sample; an SSE sample that opens another fails); "
-        "corvid-fixture closes an HTTP/1.1 connection after a streamed body, so every sse-h1 "
-        "sample opens a new TCP and TLS connection on both sides (TLS session resumption on "
+        "client CPU per token: the peer process's CPU time "
+        "(CLOCK_PROCESS_CPUTIME_ID) from "
+        "before the request until the stream is finished with, divided by the "
+        "token count",
+        "connections: SSE over HTTP/2 and WebSocket keep one connection per peer "
+        "across "
+        "samples (opened by the first warm-up sample; an SSE sample that opens "
+        "another fails); "
+        "corvid-fixture closes an HTTP/1.1 connection after a streamed body, so "
+        "every sse-h1 "
+        "sample opens a new TCP and TLS connection on both sides (TLS session "
+        "resumption on "
         "for both) and its TTFT includes the handshake",
-        "SSE: corvid::event_source (reconnection off) vs libcurl with a write callback feeding "
-        "a minimal incremental SSE parser in the peer (what a libcurl user has to write); "
-        "both send Accept: text/event-stream and Cache-Control: no-cache, verify the "
+        "SSE: corvid::event_source (reconnection off) vs libcurl with a write "
+        "callback feeding "
+        "a minimal incremental SSE parser in the peer (what a libcurl user has "
+        "to write); "
+        "both send Accept: text/event-stream and Cache-Control: no-cache, verify "
+        "the "
         "certificate against the fixture's CA alone, decode nothing; libcurl "
-        "CURL_HTTP_VERSION_1_1 or CURL_HTTP_VERSION_2TLS, corvid http_version_policy http1_1 "
+        "CURL_HTTP_VERSION_1_1 or CURL_HTTP_VERSION_2TLS, corvid "
+        "http_version_policy http1_1 "
         "or http2, and the version is checked on every sample",
-        "WebSocket: corvid::websocket over HTTP/1.1 (wss://, no permessage-deflate, no "
+        "WebSocket: corvid::websocket over HTTP/1.1 (wss://, no "
+        "permessage-deflate, no "
         "keepalive pings) vs Boost.Beast's synchronous websocket::stream over "
         "ssl::stream<tcp::socket> (OpenSSL, TCP_NODELAY, host name verified)",
     };
@@ -412,7 +465,36 @@ int run_tokens(const workload_options& o) {
             }
         }
     }
-    return publish(report, o, "tokens");
+    // The artifacts: publish()'s paths and JSON, and a Markdown summary with
+    // one table per baseline (markdown()'s columns name one baseline).
+    report.env.load_end = read_loadavg();
+    const std::string json =
+        o.json_path.empty() ? default_output_path(o, "tokens", "json") : o.json_path;
+    const std::string md_path =
+        o.markdown_path.empty() ? default_output_path(o, "tokens", "md") : o.markdown_path;
+    write_json_file(report, json);
+    std::string md;
+    for (const auto& [baseline, heading] :
+         {std::pair<std::string, std::string>{"curl", "SSE: corvid event_source vs libcurl"},
+          {"beast", "WebSocket: corvid vs Boost.Beast"}}) {
+        const workload_report part = only_baseline(report, baseline);
+        if (part.runs.empty()) {
+            continue;
+        }
+        const std::string text = markdown(part);
+        const std::size_t table = text.find("\n| case |");
+        if (md.empty()) {
+            md = text.substr(0, table) + "\n";
+        }
+        md += "\n## " + heading + "\n" + text.substr(table);
+    }
+    if (const auto parent = fs::path(md_path).parent_path(); !parent.empty()) {
+        fs::create_directories(parent);
+    }
+    std::ofstream(md_path, std::ios::trunc) << md;
+    std::cout << md;
+    std::cerr << "tokens: wrote " << json << " and " << md_path << "\n";
+    return 0;
 }
 
 }  // namespace corvid::bench
