@@ -406,21 +406,21 @@ def summarise(directory, expected, failed):
     md.append("")
     md.append("| workload | artifact | status |")
     md.append("|---|---|---|")
-    listed = set()
+    status_rows = []
     for stem, kind, d, rows in arts:
         k = key_of(stem)
-        listed.add(k)
         e = d.get("environment", {})
         status = f"{len(rows)} comparisons, commit `{e.get('commit', '?')[:7]}`, {e.get('date_utc', '?')}"
         if d.get("quick") or d.get("settings", {}).get("quick"):
             status += ", quick"
-        if k in failed or stem in failed:
+        if k in failed:
             status = "**failed in the last suite run**; figures from an earlier run: " + status
-        md.append(f"| {stem} | [{stem}.json]({stem}.json) | {status} |")
+        status_rows.append((order.get(k, len(order)), f"| {stem} | [{stem}.json]({stem}.json) | {status} |"))
     for k in expected:
         if k not in present:
             status = "**failed in the last suite run**, no artifact" if k in failed else "not run"
-            md.append(f"| {k.replace('_', '-')} | – | {status} |")
+            status_rows.append((order[k], f"| {k.replace('_', '-')} | – | {status} |"))
+    md.extend(row for _, row in sorted(status_rows, key=lambda t: t[0]))
     for e in errors:
         md.append(f"| – | – | unreadable: {e} |")
     md.append("")
