@@ -7,7 +7,8 @@
 //                         [--aa] [--aa-peer corvid|curl] [--goal PERCENT]
 //                         [--messages N] [--server NAME]... [--generator-threads N]
 //                         [--tokens N] [--token-interval-ms M]
-//   corvid-bench all [--quick]
+//
+// The whole suite is scripts/dev bench suite [--quick], one workload at a time.
 
 #include <csignal>
 #include <cstdio>
@@ -46,7 +47,8 @@ constexpr const char* usage_text =
     "              event_source vs libcurl (SSE over HTTP/1.1 and HTTP/2) and corvid's\n"
     "              WebSocket client vs Boost.Beast (wss), paced and burst; time to first\n"
     "              token, chars/s after it, client CPU per token\n"
-    "  all         every workload above but engine, with default outputs\n"
+    "  (the whole suite, one workload after another, then a summary and charts:\n"
+    "  scripts/dev bench suite [--quick])\n"
     "\n"
     "options:\n"
     "  --samples N       measured pairs per case and repetition (default 100; ws-echo 50;\n"
@@ -231,20 +233,14 @@ int main(int argc, char** argv) {
             return corvid::bench::run_engine(o, std::string(workload));
         }
         if (workload == "all") {
-            if (!o.json_path.empty() || !o.markdown_path.empty()) {
-                std::fputs(
-                    "corvid-bench: 'all' writes each workload's default files; drop "
-                    "--json/--markdown\n",
-                    stderr);
-                return 2;
-            }
-            int status = 0;
-            status |= corvid::bench::run_http1(o);
-            status |= corvid::bench::run_h2(o);
-            status |= corvid::bench::run_profiles(o);
-            status |= corvid::bench::run_ws_echo(o);
-            status |= corvid::bench::run_tokens(o);
-            return status;
+            // The suite is `scripts/dev bench suite`: one process per
+            // workload, so one that fails or throws does not stop the others,
+            // with each one's duration, and the summary and charts at the end.
+            std::fputs(
+                "corvid-bench: 'all' is now 'scripts/dev bench suite [--quick]' (every "
+                "workload, then docs/benchmarks/summary.md and charts)\n",
+                stderr);
+            return 2;
         }
     } catch (const std::exception& e) {
         std::fprintf(stderr, "corvid-bench: %s\n", e.what());
