@@ -13,6 +13,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <array>
 
 #include <asio/co_spawn.hpp>
@@ -535,6 +536,16 @@ struct websocket_impl : std::enable_shared_from_this<websocket_impl> {
             }
             if (data->first) {
                 m.type = message_type;
+                if (!data->fin && !message_compressed) {
+                    // A frame split over reads: size the message once from
+                    // its header instead of growing it (a 64 KiB echo was
+                    // reallocated to 128 KiB and copied again per message).
+                    // Capped, so that a header alone cannot make us commit
+                    // much memory; past the cap the string grows as bytes come.
+                    constexpr std::uint64_t reserve_cap = 1u << 20;
+                    m.data.reserve(static_cast<std::size_t>(std::min(
+                        {piece.size() + data->frame_rest, options.max_message_size, reserve_cap})));
+                }
                 m.data.assign(piece);
             } else {
                 m.data += piece;

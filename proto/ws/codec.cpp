@@ -218,6 +218,7 @@ std::error_code codec::emit_data(std::span<std::uint8_t> chunk) {
     e.fin = fin;
     e.rsv1 = msg_rsv1_;
     e.data = chunk;
+    e.frame_rest = frame_remaining_;
     msg_first_pending_ = false;
     if (fin) {
         in_message_ = false;

@@ -162,6 +162,9 @@ struct data_event {
     bool fin = false;                    ///< the last chunk of the message
     bool rsv1 = false;                   ///< RSV1 of the message's first frame (compressed)
     std::span<const std::uint8_t> data;  ///< views the receive() buffer
+    /// Payload bytes of this chunk's frame still to come after it (a hint
+    /// for sizing the message's buffer; later frames may add more).
+    std::uint64_t frame_rest = 0;
 };
 struct ping_event {
     std::string payload;

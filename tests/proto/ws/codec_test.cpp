@@ -288,6 +288,30 @@ TEST_P(ws_codec, TextAndBinaryOfEveryLengthEncoding) {
     }
 }
 
+TEST_P(ws_codec, DataChunksSayHowMuchOfTheirFrameIsLeft) {
+    // 1,000 payload bytes arriving as the header plus 300, then 700.
+    const std::string payload(1000, 'z');
+    std::string wire = frame(me(), true, 2, payload);
+    std::vector<std::uint8_t> buf(wire.begin(), wire.end());
+    const std::size_t head = wire.size() - payload.size();
+    codec c = make(me());
+    std::error_code ec;
+    std::span<std::uint8_t> first(buf.data(), head + 300);
+    ASSERT_EQ(c.receive(first, ec), first.size());
+    auto e = c.next_event();
+    ASSERT_TRUE(e && std::holds_alternative<data_event>(*e));
+    EXPECT_EQ(std::get<data_event>(*e).data.size(), 300u);
+    EXPECT_EQ(std::get<data_event>(*e).frame_rest, 700u);
+    EXPECT_FALSE(std::get<data_event>(*e).fin);
+    std::span<std::uint8_t> rest(buf.data() + head + 300, 700);
+    ASSERT_EQ(c.receive(rest, ec), rest.size());
+    e = c.next_event();
+    ASSERT_TRUE(e && std::holds_alternative<data_event>(*e));
+    EXPECT_EQ(std::get<data_event>(*e).frame_rest, 0u);
+    EXPECT_TRUE(std::get<data_event>(*e).fin);
+    EXPECT_FALSE(ec);
+}
+
 TEST_P(ws_codec, PeersExchangeMessagesAndEncodeLengthsMinimally) {
     codec a = make(me());
     codec b = make(peer_of(me()));
