@@ -161,9 +161,12 @@ struct client_impl : std::enable_shared_from_this<client_impl> {
         std::shared_ptr<net::watchdog> dog, clock::time_point start, std::size_t& connects_total,
         std::shared_ptr<h2_connection>* upgraded);
 
-    /// One hop over HTTP/2 on `conn`.
+    /// One hop over HTTP/2 on `conn`. `fields` is lent, not taken: it is
+    /// moved into the stream's request head and moved back as soon as the
+    /// HEADERS are submitted (nghttp2 copies them), before the first
+    /// suspension, so a retry can send it again.
     asio::awaitable<result<std::shared_ptr<exchange>>> exchange_h2(
-        std::shared_ptr<h2_connection> conn, outgoing& out, const corvid::headers& fields,
+        std::shared_ptr<h2_connection> conn, outgoing& out, corvid::headers& fields,
         std::shared_ptr<net::watchdog> dog, clock::time_point start);
     /// A live HTTP/2 connection for `key` with room for a stream, other
     /// than `avoid`, if any.
