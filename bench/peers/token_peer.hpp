@@ -64,7 +64,7 @@ struct token_options {
 };
 
 /// Parses the command line; on a usage error prints it and exits with 2.
-/// `websocket_only` / `sse_only`: what the peer can do.
+/// `sse` / `websocket`: which of the two the peer can do.
 inline token_options parse_token_options(int argc, char** argv, bool sse, bool websocket) {
     token_options o;
     auto usage = [&](std::string_view why) {
