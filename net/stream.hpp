@@ -59,7 +59,10 @@ class tcp_stream final : public stream {
     asio::ip::tcp::socket& socket() noexcept override { return socket_; }
 
   private:
+    static constexpr int max_immediate_writes = 16;
+
     asio::ip::tcp::socket socket_;
+    int immediate_writes_ = 0;  ///< writes done at once since the last yield
 };
 
 /// "1.2.3.4" or "[::1]" (for messages).
