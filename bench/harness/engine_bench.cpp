@@ -64,129 +64,6 @@ constexpr double node_factor_goal = 3.0;
 
 // ------------------------------------------------------------ servers
 
-class server_process {
-  public:
-    // `argv` with "@PORT@" where the port goes.
-    server_process(std::string name, std::vector<std::string> argv, int cpu)
-        : name_(std::move(name)) {
-        std::string tmpl = (fs::temp_directory_path() / "corvid-bench-engine-XXXXXX").string();
-        if (mkdtemp(tmpl.data()) == nullptr) {
-            throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
-        }
-        dir_ = tmpl;
-        try {
-            for (int attempt = 0;; ++attempt) {
-                port_ = free_loopback_port();
-                std::vector<std::string> full = argv;
-                for (auto& a : full) {
-                    if (a == "@PORT@") {
-                        a = std::to_string(port_);
-                    } else if (a == "@LISTEN@") {
-                        a = "127.0.0.1:" + std::to_string(port_);
-                    }
-                }
-                if (try_start(full, cpu)) {
-                    argv_ = full;
-                    break;
-                }
-                if (attempt == 4) {
-                    throw std::runtime_error(name_ + " did not start; its output:\n" + log());
-                }
-            }
-        } catch (...) {
-            stop();
-            std::error_code ignored;
-            fs::remove_all(dir_, ignored);
-            throw;
-        }
-    }
-    ~server_process() {
-        stop();
-        std::error_code ignored;
-        fs::remove_all(dir_, ignored);
-    }
-    server_process(const server_process&) = delete;
-    server_process& operator=(const server_process&) = delete;
-
-    const std::string& name() const { return name_; }
-    std::uint16_t port() const { return port_; }
-    pid_t pid() const { return pid_; }
-    const std::vector<std::string>& argv() const { return argv_; }
-    bool alive() {
-        int status = 0;
-        return pid_ > 0 && waitpid(pid_, &status, WNOHANG) == 0;
-    }
-    std::string log() const {
-        std::ifstream in(dir_ + "/server.log");
-        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        return text.size() > 4000 ? text.substr(text.size() - 4000) : text;
-    }
-
-  private:
-    bool try_start(std::vector<std::string> argv, int cpu) {
-        std::vector<char*> args;
-        for (auto& a : argv) {
-            args.push_back(a.data());
-        }
-        args.push_back(nullptr);
-        const std::string log_path = dir_ + "/server.log";
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-        posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path.c_str(),
-                                         O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-        int rc = 0;
-        {
-            const spawn_affinity pinned(cpu);
-            rc = posix_spawnp(&pid_, args[0], &actions, nullptr, args.data(), environ);
-        }
-        posix_spawn_file_actions_destroy(&actions);
-        if (rc != 0) {
-            pid_ = -1;
-            throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(rc));
-        }
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-        while (std::chrono::steady_clock::now() < deadline) {
-            int status = 0;
-            if (waitpid(pid_, &status, WNOHANG) == pid_) {
-                pid_ = -1;
-                return false;
-            }
-            if (loopback_accepts(port_)) {
-                return true;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        }
-        stop();
-        return false;
-    }
-
-    void stop() {
-        if (pid_ <= 0) {
-            return;
-        }
-        kill(pid_, SIGTERM);
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-        int status = 0;
-        while (waitpid(pid_, &status, WNOHANG) == 0) {
-            if (std::chrono::steady_clock::now() >= deadline) {
-                kill(pid_, SIGKILL);
-                waitpid(pid_, &status, 0);
-                break;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
-        pid_ = -1;
-    }
-
-    std::string name_;
-    std::string dir_;
-    std::vector<std::string> argv_;
-    std::uint16_t port_ = 0;
-    pid_t pid_ = -1;
-};
-
 struct server_def {
     std::string name;  ///< corvid, websocketpp, node
     std::string label;
@@ -707,7 +584,8 @@ int run_engine(const workload_options& o, const std::string& which) {
     for (int rep = 1; rep <= reps; ++rep) {
         std::vector<std::unique_ptr<server_process>> servers;
         for (const auto& d : defs) {
-            servers.push_back(std::make_unique<server_process>(d.name, d.argv, server_cpu));
+            servers.push_back(std::make_unique<server_process>(
+                server_process::options{d.name, d.argv, server_cpu, {}, {}}));
             if (rep == 1) {
                 commands.emplace_back(d.name, servers.back()->argv());
             }

@@ -23,6 +23,7 @@
 
 #include <sys/types.h>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -41,7 +42,7 @@ class nghttpd_fixture {
     nghttpd_fixture(const nghttpd_fixture&) = delete;
     nghttpd_fixture& operator=(const nghttpd_fixture&) = delete;
 
-    std::uint16_t port() const noexcept { return port_; }
+    std::uint16_t port() const noexcept { return server_->port(); }
     /// "https://127.0.0.1:PORT/NAME".
     std::string url(const std::string& name) const;
     /// PEM file of the CA that issued the server certificate.
@@ -52,16 +53,12 @@ class nghttpd_fixture {
     std::string description() const;
 
   private:
-    bool try_start();  // false when nghttpd exited (e.g. the port was taken meanwhile)
-    void stop();
-
     std::string nghttpd_;
     std::string dir_;
     std::string ca_file_;
     std::string version_;
-    std::uint16_t port_ = 0;
-    pid_t pid_ = -1;
     int cpu_ = -1;
+    std::unique_ptr<server_process> server_;  ///< nghttpd; its log is DIR/server.log
 };
 
 }  // namespace corvid::bench

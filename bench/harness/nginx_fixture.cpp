@@ -41,41 +41,6 @@ std::uint64_t splitmix64(std::uint64_t& state) {
 
 }  // namespace
 
-// A port the kernel considers free right now. nginx binds it a moment later;
-// try_start() notices the rare race and the caller retries with new ports.
-std::uint16_t free_loopback_port() {
-    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
-    }
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-        getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-        const int err = errno;
-        close(fd);
-        throw std::runtime_error(std::string("bind: ") + std::strerror(err));
-    }
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
-bool loopback_accepts(std::uint16_t port) {
-    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        return false;
-    }
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(port);
-    const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-    close(fd);
-    return ok;
-}
-
 namespace {
 
 void write_text(const std::string& path, const std::string& text) {

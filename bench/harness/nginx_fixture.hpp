@@ -28,6 +28,8 @@
 #include <string_view>
 #include <vector>
 
+#include "bench/harness/process.hpp"
+
 namespace corvid::bench {
 
 /// One generated file: `size` bytes of a fixed pseudo-random sequence
@@ -86,13 +88,6 @@ class nginx_fixture {
     int worker_cpu_ = -1;
     bool echo_module_ = false;
 };
-
-/// A loopback TCP port that is free right now. Whoever binds it a moment
-/// later may lose a race for it and must then pick another.
-std::uint16_t free_loopback_port();
-
-/// Whether something accepts TCP connections on 127.0.0.1:`port`.
-bool loopback_accepts(std::uint16_t port);
 
 /// Fills `out` with the fixture's bytes for `name` (exposed for tests and for
 /// checking what a peer received).

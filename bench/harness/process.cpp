@@ -1,15 +1,23 @@
 #include "bench/harness/process.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
+#include <string_view>
+#include <thread>
 
 extern char** environ;
 
@@ -286,6 +294,170 @@ std::string executable_dir() {
     std::string path(buf, static_cast<std::size_t>(n));
     const auto slash = path.rfind('/');
     return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+std::uint16_t free_loopback_port() {
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
+    }
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+        const int err = errno;
+        close(fd);
+        throw std::runtime_error(std::string("bind: ") + std::strerror(err));
+    }
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+bool loopback_accepts(std::uint16_t port) {
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return false;
+    }
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(port);
+    const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    close(fd);
+    return ok;
+}
+
+server_process::server_process(options o) : options_(std::move(o)) {
+    if (options_.dir.empty()) {
+        std::string tmpl =
+            (std::filesystem::temp_directory_path() / "corvid-bench-XXXXXX").string();
+        if (mkdtemp(tmpl.data()) == nullptr) {
+            throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
+        }
+        options_.dir = tmpl;
+        own_dir_ = true;
+    }
+    try {
+        for (int attempt = 0;; ++attempt) {
+            port_ = free_loopback_port();
+            if (try_start()) {
+                break;
+            }
+            if (attempt == 4) {
+                throw std::runtime_error(options_.name + " did not start; its output:\n" + log());
+            }
+        }
+    } catch (...) {
+        stop();
+        if (own_dir_) {
+            std::error_code ignored;
+            std::filesystem::remove_all(options_.dir, ignored);
+        }
+        throw;
+    }
+}
+
+server_process::~server_process() {
+    stop();
+    if (own_dir_) {
+        std::error_code ignored;
+        std::filesystem::remove_all(options_.dir, ignored);
+    }
+}
+
+bool server_process::alive() {
+    int status = 0;
+    return pid_ > 0 && waitpid(pid_, &status, WNOHANG) == 0;
+}
+
+std::string server_process::log(std::size_t max_bytes) const {
+    std::ifstream in(options_.dir + "/server.log");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return text.size() > max_bytes ? text.substr(text.size() - max_bytes) : text;
+}
+
+bool server_process::try_start() {
+    argv_ = options_.argv;
+    for (auto& a : argv_) {
+        if (a == "@PORT@") {
+            a = std::to_string(port_);
+        } else if (a == "@LISTEN@") {
+            a = "127.0.0.1:" + std::to_string(port_);
+        } else if (a == "@DIR@") {
+            a = options_.dir;
+        }
+    }
+    std::vector<char*> args = c_argv(argv_);
+    // Our environment, with options_.environment added or replacing.
+    std::vector<std::string> env_strings = options_.environment;
+    for (char** e = environ; *e != nullptr; ++e) {
+        const std::string_view entry(*e);
+        const auto name = entry.substr(0, entry.find('=') + 1);
+        bool replaced = false;
+        for (const auto& own : options_.environment) {
+            replaced = replaced || std::string_view(own).substr(0, own.find('=') + 1) == name;
+        }
+        if (!replaced) {
+            env_strings.emplace_back(entry);
+        }
+    }
+    std::vector<char*> env;
+    for (auto& e : env_strings) {
+        env.push_back(e.data());
+    }
+    env.push_back(nullptr);
+
+    const std::string log_path = options_.dir + "/server.log";
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+    int rc = 0;
+    {
+        const spawn_affinity pinned(options_.cpu);
+        rc = posix_spawnp(&pid_, args[0], &actions, nullptr, args.data(), env.data());
+    }
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) {
+        pid_ = -1;
+        throw std::runtime_error(errno_text("cannot start " + argv_[0], rc));
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::chrono::steady_clock::now() < deadline) {
+        int status = 0;
+        if (waitpid(pid_, &status, WNOHANG) == pid_) {
+            pid_ = -1;
+            return false;
+        }
+        if (loopback_accepts(port_)) {
+            return true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    stop();
+    return false;
+}
+
+void server_process::stop() noexcept {
+    if (pid_ <= 0) {
+        return;
+    }
+    kill(pid_, SIGTERM);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    int status = 0;
+    while (waitpid(pid_, &status, WNOHANG) == 0) {
+        if (std::chrono::steady_clock::now() >= deadline) {
+            kill(pid_, SIGKILL);
+            waitpid(pid_, &status, 0);
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    pid_ = -1;
 }
 
 }  // namespace corvid::bench

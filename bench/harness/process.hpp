@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <sys/types.h>
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -80,5 +81,64 @@ command_result run_command(const std::vector<std::string>& argv, int cpu = -1);
 
 /// The directory holding the running executable (the peers live beside it).
 std::string executable_dir();
+
+/// A loopback TCP port that is free right now. Whoever binds it a moment
+/// later may lose a race for it and must then pick another.
+std::uint16_t free_loopback_port();
+
+/// Whether something accepts TCP connections on 127.0.0.1:`port`.
+bool loopback_accepts(std::uint16_t port);
+
+/// A server the harness runs for a workload (an echo server, corvid-server,
+/// corvid-fixture, nghttpd): started on a free loopback port, ready once the
+/// port accepts connections.
+///
+/// Not copyable. The destructor stops the server (SIGTERM, then SIGKILL
+/// after 10 s) and removes the temporary directory if it made it. Failures
+/// to start throw std::runtime_error with the server's output.
+class server_process {
+  public:
+    struct options {
+        std::string name;  ///< for messages, e.g. "corvid-fixture"
+        /// The command; "@PORT@" becomes the port, "@LISTEN@" becomes
+        /// "127.0.0.1:PORT" and "@DIR@" the working directory.
+        std::vector<std::string> argv;
+        int cpu = -1;  ///< restricted to this CPU from its start; negative: anywhere
+        /// A directory the caller prepared (certificates, configuration),
+        /// left in place; empty: a fresh temporary one, removed afterwards.
+        std::string dir;
+        /// Variables added to (or replacing those of) our environment.
+        std::vector<std::string> environment;
+    };
+
+    /// Starts the server (up to five attempts on new ports, for the rare
+    /// race over a port another process took meanwhile) and waits up to 20 s
+    /// per attempt for it to accept. Its stdout and stderr go to DIR/server.log.
+    explicit server_process(options o);
+    ~server_process();
+    server_process(const server_process&) = delete;
+    server_process& operator=(const server_process&) = delete;
+
+    const std::string& name() const noexcept { return options_.name; }
+    std::uint16_t port() const noexcept { return port_; }
+    pid_t pid() const noexcept { return pid_; }
+    const std::string& dir() const noexcept { return options_.dir; }
+    /// The command as started (placeholders replaced).
+    const std::vector<std::string>& argv() const noexcept { return argv_; }
+    /// Still running (it did not die during the run).
+    bool alive();
+    /// The last `max_bytes` of its output.
+    std::string log(std::size_t max_bytes = 4000) const;
+
+  private:
+    bool try_start();
+    void stop() noexcept;
+
+    options options_;
+    bool own_dir_ = false;
+    std::vector<std::string> argv_;
+    std::uint16_t port_ = 0;
+    pid_t pid_ = -1;
+};
 
 }  // namespace corvid::bench

@@ -79,119 +79,27 @@ std::string executable(const std::string& name) {
 
 // corvid-fixture over TLS (its throwaway CA) on a free loopback port,
 // restricted to `cpu` unless negative; stopped (SIGTERM) by the destructor.
+// It writes ca.pem before it listens, so the file is there once it accepts.
 class token_fixture {
   public:
-    explicit token_fixture(int cpu) {
-        std::string tmpl = (fs::temp_directory_path() / "corvid-bench-tokens-XXXXXX").string();
-        if (mkdtemp(tmpl.data()) == nullptr) {
-            throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
-        }
-        dir_ = tmpl;
-        try {
-            const std::string path = executable("corvid-fixture");
-            for (int attempt = 0;; ++attempt) {
-                port_ = free_loopback_port();
-                argv_ = {path, "--dir", dir_, "--no-deflate", "--port", std::to_string(port_)};
-                if (try_start(cpu)) {
-                    break;
-                }
-                if (attempt == 4) {
-                    throw std::runtime_error("corvid-fixture did not start; its output:\n" + log());
-                }
-            }
-        } catch (...) {
-            stop();
-            std::error_code ignored;
-            fs::remove_all(dir_, ignored);
-            throw;
-        }
-    }
-    ~token_fixture() {
-        stop();
-        std::error_code ignored;
-        fs::remove_all(dir_, ignored);
-    }
-    token_fixture(const token_fixture&) = delete;
-    token_fixture& operator=(const token_fixture&) = delete;
+    explicit token_fixture(int cpu)
+        : process_(
+              {"corvid-fixture",
+               {executable("corvid-fixture"), "--dir", "@DIR@", "--no-deflate", "--port", "@PORT@"},
+               cpu,
+               {},
+               {}}) {}
 
     std::string url(const char* scheme, const char* path) const {
-        return std::string(scheme) + "://127.0.0.1:" + std::to_string(port_) + path;
+        return std::string(scheme) + "://127.0.0.1:" + std::to_string(process_.port()) + path;
     }
-    std::string ca_file() const { return dir_ + "/ca.pem"; }
-    const std::vector<std::string>& argv() const { return argv_; }
-    bool alive() {
-        int status = 0;
-        return pid_ > 0 && waitpid(pid_, &status, WNOHANG) == 0;
-    }
-    std::string log() const {
-        std::ifstream in(dir_ + "/fixture.log");
-        return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    }
+    std::string ca_file() const { return process_.dir() + "/ca.pem"; }
+    const std::vector<std::string>& argv() const { return process_.argv(); }
+    bool alive() { return process_.alive(); }
+    std::string log() const { return process_.log(); }
 
   private:
-    bool try_start(int cpu) {
-        std::vector<char*> args;
-        for (auto& a : argv_) {
-            args.push_back(a.data());
-        }
-        args.push_back(nullptr);
-        const std::string log_path = dir_ + "/fixture.log";
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-        posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path.c_str(),
-                                         O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-        int rc = 0;
-        {
-            const spawn_affinity pinned(cpu);
-            rc = posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ);
-        }
-        posix_spawn_file_actions_destroy(&actions);
-        if (rc != 0) {
-            pid_ = -1;
-            throw std::runtime_error("cannot start corvid-fixture: " +
-                                     std::string(std::strerror(rc)));
-        }
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-        while (std::chrono::steady_clock::now() < deadline) {
-            int status = 0;
-            if (waitpid(pid_, &status, WNOHANG) == pid_) {
-                pid_ = -1;
-                return false;
-            }
-            // ca.pem is written before the port is opened.
-            if (loopback_accepts(port_)) {
-                return true;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        }
-        stop();
-        return false;
-    }
-
-    void stop() {
-        if (pid_ <= 0) {
-            return;
-        }
-        kill(pid_, SIGTERM);
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-        int status = 0;
-        while (waitpid(pid_, &status, WNOHANG) == 0) {
-            if (std::chrono::steady_clock::now() >= deadline) {
-                kill(pid_, SIGKILL);
-                waitpid(pid_, &status, 0);
-                break;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
-        pid_ = -1;
-    }
-
-    std::string dir_;
-    std::vector<std::string> argv_;
-    std::uint16_t port_ = 0;
-    pid_t pid_ = -1;
+    server_process process_;
 };
 
 // The first token's characters: the same in every stream (token_stream.hpp).

@@ -54,130 +54,30 @@ struct size_def {
     std::size_t bytes;
 };
 
-// One echo server the clients talk to.
+// One echo server the clients talk to: `argv` with "--port P" appended, on
+// a free loopback port ("@DIR@" in `argv`: a fresh temporary directory),
+// restricted to `cpu` unless negative; its echo is at `path`.
 class echo_server {
   public:
-    // Starts `argv` (with "--port P" appended) on a free loopback port,
-    // restricted to `cpu` unless negative, and waits until it accepts
-    // connections. Its output goes to a log in a fresh temporary directory.
     echo_server(std::string name, std::vector<std::string> argv, std::string path, int cpu)
-        : name_(std::move(name)), path_(std::move(path)) {
-        std::string tmpl = (fs::temp_directory_path() / "corvid-bench-ws-XXXXXX").string();
-        if (mkdtemp(tmpl.data()) == nullptr) {
-            throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
-        }
-        dir_ = tmpl;
-        for (auto& a : argv) {
-            if (a == "@DIR@") {
-                a = dir_;
-            }
-        }
-        try {
-            for (int attempt = 0;; ++attempt) {
-                port_ = free_loopback_port();
-                std::vector<std::string> full = argv;
-                full.insert(full.end(), {"--port", std::to_string(port_)});
-                if (try_start(full, cpu)) {
-                    argv_ = full;
-                    break;
-                }
-                if (attempt == 4) {
-                    throw std::runtime_error(name_ + " echo server did not start; its output:\n" +
-                                             log());
-                }
-            }
-        } catch (...) {
-            stop();
-            std::error_code ignored;
-            fs::remove_all(dir_, ignored);
-            throw;
-        }
-    }
-    ~echo_server() {
-        stop();
-        std::error_code ignored;
-        fs::remove_all(dir_, ignored);
-    }
-    echo_server(const echo_server&) = delete;
-    echo_server& operator=(const echo_server&) = delete;
+        : process_(with_port(std::move(name), std::move(argv), cpu)), path_(std::move(path)) {}
 
-    std::string url() const { return "ws://127.0.0.1:" + std::to_string(port_) + path_; }
-    const std::string& name() const { return name_; }
-    const std::vector<std::string>& argv() const { return argv_; }
+    std::string url() const { return "ws://127.0.0.1:" + std::to_string(process_.port()) + path_; }
+    const std::string& name() const { return process_.name(); }
+    const std::vector<std::string>& argv() const { return process_.argv(); }
     // The server is still running (it did not crash during the run).
-    bool alive() {
-        int status = 0;
-        return pid_ > 0 && waitpid(pid_, &status, WNOHANG) == 0;
-    }
-    std::string log() const {
-        std::ifstream in(dir_ + "/server.log");
-        return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    }
+    bool alive() { return process_.alive(); }
+    std::string log() const { return process_.log(); }
 
   private:
-    bool try_start(std::vector<std::string> argv, int cpu) {
-        std::vector<char*> args;
-        for (auto& a : argv) {
-            args.push_back(a.data());
-        }
-        args.push_back(nullptr);
-        const std::string log_path = dir_ + "/server.log";
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-        posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path.c_str(),
-                                         O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-        int rc = 0;
-        {
-            const spawn_affinity pinned(cpu);
-            rc = posix_spawnp(&pid_, args[0], &actions, nullptr, args.data(), environ);
-        }
-        posix_spawn_file_actions_destroy(&actions);
-        if (rc != 0) {
-            pid_ = -1;
-            throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(rc));
-        }
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-        while (std::chrono::steady_clock::now() < deadline) {
-            int status = 0;
-            if (waitpid(pid_, &status, WNOHANG) == pid_) {
-                pid_ = -1;
-                return false;
-            }
-            if (loopback_accepts(port_)) {
-                return true;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        }
-        stop();
-        return false;
+    static server_process::options with_port(std::string name, std::vector<std::string> argv,
+                                             int cpu) {
+        argv.insert(argv.end(), {"--port", "@PORT@"});
+        return {std::move(name) + " echo server", std::move(argv), cpu, {}, {}};
     }
 
-    void stop() {
-        if (pid_ <= 0) {
-            return;
-        }
-        kill(pid_, SIGTERM);
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-        int status = 0;
-        while (waitpid(pid_, &status, WNOHANG) == 0) {
-            if (std::chrono::steady_clock::now() >= deadline) {
-                kill(pid_, SIGKILL);
-                waitpid(pid_, &status, 0);
-                break;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
-        pid_ = -1;
-    }
-
-    std::string name_;
+    server_process process_;
     std::string path_;
-    std::string dir_;
-    std::vector<std::string> argv_;
-    std::uint16_t port_ = 0;
-    pid_t pid_ = -1;
 };
 
 std::string peer_path(const std::string& name) {
