@@ -206,14 +206,7 @@ int run_profiles(const workload_options& o) {
             std::cerr << "profiles: " << c.name << " repetition " << rep << "/"
                       << o.settings.repetitions << " ..." << std::flush;
             report.runs.push_back(run_paired(c.name, rep, a, b, report.settings, small.size));
-            for (const auto& m : report.metrics_for(c.name)) {
-                const comparison cmp = compare_run(report.runs.back(), m, report.rule);
-                char buf[200];
-                std::snprintf(buf, sizeof buf, " %s %.4g vs %.4g (%+.1f%%, p=%.2g, %s)",
-                              m.name.c_str(), cmp.a_median, cmp.b_median, cmp.delta_percent,
-                              cmp.test.p_value, std::string(to_string(cmp.outcome)).c_str());
-                std::cerr << buf;
-            }
+            std::cerr << progress_summary(report, report.runs.back());
             std::cerr << "\n";
         }
     }

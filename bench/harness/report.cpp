@@ -140,6 +140,19 @@ const std::vector<metric>& workload_report::metrics_for(const std::string& case_
     return metrics;
 }
 
+std::string progress_summary(const workload_report& report, const case_run& run) {
+    std::string out;
+    for (const auto& m : report.metrics_for(run.case_name)) {
+        const comparison cmp = compare_run(run, m, report.rule);
+        char buf[200];
+        std::snprintf(buf, sizeof buf, " %s %.4g vs %.4g (%+.1f%%, p=%.2g, %s)", m.name.c_str(),
+                      cmp.a_median, cmp.b_median, cmp.delta_percent, cmp.test.p_value,
+                      std::string(to_string(cmp.outcome)).c_str());
+        out += buf;
+    }
+    return out;
+}
+
 std::vector<metric> workload_report::all_metrics() const {
     std::vector<metric> out;
     auto add = [&](const std::vector<metric>& ms) {

@@ -58,6 +58,10 @@ struct workload_report {
 /// The statistics of one metric of one case in one repetition.
 comparison compare_run(const case_run& run, const metric& m, const verdict_rule& rule = {});
 
+/// One line of progress for the person running the benchmark: for each of
+/// the run's metrics, " NAME A vs B (DELTA%, p=P, VERDICT)".
+std::string progress_summary(const workload_report& report, const case_run& run);
+
 /// For one case and metric across repetitions: the repetition whose corvid
 /// improvement is the median (the lower middle for an even count) and the
 /// one where it is lowest. Indices into report.runs.

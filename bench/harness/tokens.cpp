@@ -359,14 +359,7 @@ int run_tokens(const workload_options& o) {
             report.runs.push_back(run_paired(c.name, rep, a, b, counts_for(c), shape));
             const double seconds =
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-            for (const auto& m : report.metrics) {
-                const comparison cmp = compare_run(report.runs.back(), m, report.rule);
-                char buf[200];
-                std::snprintf(buf, sizeof buf, " %s %.4g vs %.4g (%+.1f%%, p=%.2g, %s)",
-                              m.name.c_str(), cmp.a_median, cmp.b_median, cmp.delta_percent,
-                              cmp.test.p_value, std::string(to_string(cmp.outcome)).c_str());
-                std::cerr << buf;
-            }
+            std::cerr << progress_summary(report, report.runs.back());
             std::fprintf(stderr, " [%.1f s]\n", seconds);
             if (!fixture.alive()) {
                 throw std::runtime_error("corvid-fixture died; its log:\n" + fixture.log());

@@ -450,15 +450,7 @@ int run_ws_echo(const workload_options& o) {
                         throw std::runtime_error(std::string(e.what()) + "\n" + server_name +
                                                  " echo server log:\n" + server->log());
                     }
-                    for (const auto& m : report.metrics) {
-                        const comparison cmp = compare_run(report.runs.back(), m, report.rule);
-                        char buf[200];
-                        std::snprintf(buf, sizeof buf, " %s %.4g vs %.4g (%+.1f%%, p=%.2g, %s)",
-                                      m.name.c_str(), cmp.a_median, cmp.b_median, cmp.delta_percent,
-                                      cmp.test.p_value,
-                                      std::string(to_string(cmp.outcome)).c_str());
-                        std::cerr << buf;
-                    }
+                    std::cerr << progress_summary(report, report.runs.back());
                     std::cerr << "\n";
                 }
             }
