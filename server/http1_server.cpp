@@ -63,19 +63,38 @@ class h1_byte_stream final : public byte_stream {
 
 // A streamed response body (outgoing_response::stream_body): writes are
 // chunks (or raw bytes for an HTTP/1.0 client); reads only watch for the
-// client going away, discarding anything it sends.
+// client going away. Bytes the client sends meanwhile (a pipelined request)
+// are kept in the connection's read buffer, from `end` on, for the next
+// request once the body is over; more than the buffer holds are discarded
+// and the connection is not reused.
 class h1_body_stream final : public byte_stream {
   public:
-    h1_body_stream(net::stream& stream, bool chunked) : stream_(stream), chunked_(chunked) {}
+    h1_body_stream(net::stream& stream, bool chunked, std::span<char> spare, std::size_t& end)
+        : stream_(stream), chunked_(chunked), spare_(spare), end_(end) {}
 
     asio::awaitable<result<std::size_t>> read_some(std::span<char> /*buffer*/) override {
+        reading_ = true;
         for (;;) {
             if (aborted_ || !stream_.is_open()) {
+                reading_ = false;
                 co_return std::make_error_code(std::errc::connection_aborted);
             }
-            auto n = co_await stream_.read_some(std::span(discard_.data(), discard_.size()));
+            std::span<char> into = end_ < spare_.size()
+                                       ? spare_.subspan(end_)
+                                       : std::span<char>(discard_.data(), discard_.size());
+            auto n = co_await stream_.read_some(into);
             if (!n || *n == 0) {
+                reading_ = false;
+                gone_ = true;  // also for operation_aborted: the read may have taken bytes
+                if (!n && n.error() == std::errc::operation_canceled) {
+                    gone_ = false;  // cancelled before it completed: nothing was read
+                }
                 co_return n;
+            }
+            if (into.data() == discard_.data()) {
+                overflowed_ = true;
+            } else {
+                end_ += *n;
             }
         }
     }
@@ -118,6 +137,13 @@ class h1_body_stream final : public byte_stream {
         co_return r.has_value();
     }
 
+    /// Whether the connection can carry another request after finish():
+    /// chunked, not aborted, the client still there, nothing discarded and
+    /// no read left running by the handler.
+    bool reusable() const noexcept {
+        return chunked_ && !aborted_ && !gone_ && !overflowed_ && !reading_ && stream_.is_open();
+    }
+
     void close() noexcept override {
         aborted_ = true;
         stream_.close();
@@ -127,7 +153,12 @@ class h1_body_stream final : public byte_stream {
   private:
     net::stream& stream_;
     bool chunked_;
+    std::span<char> spare_;  // the connection's read buffer
+    std::size_t& end_;       // where its bytes end
     bool aborted_ = false;
+    bool gone_ = false;        // read_some saw the end or an error
+    bool overflowed_ = false;  // bytes were discarded
+    bool reading_ = false;     // a read_some is running
     std::array<char, 4096> discard_{};
 };
 
@@ -572,15 +603,22 @@ asio::awaitable<void> http1_server::serve(asio::ip::tcp::socket socket, std::str
             co_return;
         }
         if (streams_body(res, req.method)) {
-            // A streamed body (see http1_server.hpp): chunked, then the
-            // connection closes.
+            // A streamed body (see http1_server.hpp): chunked; the
+            // connection carries the next request if the body ended
+            // properly, else it closes.
             const bool chunked = req.version >= 11;
+            const auto connection = res.fields.get("Connection");
+            const bool may_keep_alive = chunked && parser.keep_alive() && !res.close &&
+                                        req.method != "HEAD" &&
+                                        !(connection && iequals(*connection, "close"));
             res.fields.erase("Content-Length");
             res.fields.erase("Transfer-Encoding");
             if (chunked) {
                 res.fields.add("Transfer-Encoding", "chunked");
             }
-            res.fields.set("Connection", "close");
+            if (!may_keep_alive || draining_) {
+                res.fields.set("Connection", "close");
+            }
             std::string head;
             h1::serialize_response_head(head, res.status,
                                         res.reason.empty() ? reason_phrase(res.status) : res.reason,
@@ -591,12 +629,14 @@ asio::awaitable<void> http1_server::serve(asio::ip::tcp::socket socket, std::str
                 stream->close();
                 co_return;
             }
-            buffer.release();  // pipelined bytes are discarded
-            h1_body_stream body(*stream, chunked);
+            h1_body_stream body(*stream, chunked, std::span(buffer.data(), buffer.size()), end);
             co_await res.stream_body(body);
-            (void)co_await body.finish();
-            stream->close();
-            co_return;
+            const bool finished = co_await body.finish();
+            if (!finished || !may_keep_alive || !body.reusable() || draining_) {
+                stream->close();
+                co_return;
+            }
+            continue;  // the next request, maybe already in the buffer
         }
         const bool keep_alive = parser.keep_alive() && !res.close && !res.until_close && !draining_;
         if (!keep_alive && !res.until_close && !res.fields.contains("Connection")) {

@@ -94,18 +94,18 @@ using upgrade_handler = std::function<asio::awaitable<void>(byte_stream&)>;
 // Streamed response bodies (outgoing_response::stream_body), e.g. for
 // server-sent events. Set with a 2xx status (not 204) on an ordinary
 // request (not CONNECT, not an upgrade): the head goes out at once without
-// Content-Length (HTTP/1.1: Transfer-Encoding: chunked and Connection:
-// close; an HTTP/1.0 request gets no framing, the body ending with the
-// connection; HTTP/2: HEADERS without END_STREAM); then stream_body runs
-// with a byte_stream whose
+// Content-Length (HTTP/1.1: Transfer-Encoding: chunked; an HTTP/1.0 request
+// gets no framing, the body ending with the connection; HTTP/2: HEADERS
+// without END_STREAM); then stream_body runs with a byte_stream whose
 // - write() sends its bytes as one chunk (HTTP/1.1; a write of no bytes
 //   sends nothing) or as DATA (HTTP/2; consecutive writes may share a
 //   frame), waiting while TCP (HTTP/1.1) or the stream's send buffer
 //   (HTTP/2; flow control) is full;
 // - read_some() never returns request bytes: it completes only when the
 //   client has gone, with 0 or an error (HTTP/1.1: FIN or a broken
-//   connection; bytes the client sends meanwhile, e.g. pipelined requests,
-//   are read and discarded; HTTP/2: RST_STREAM, http2_errc::stream_reset,
+//   connection; bytes the client sends meanwhile, e.g. a pipelined request,
+//   are kept for after the body, up to the connection's 64 KiB read buffer
+//   and discarded beyond it; HTTP/2: RST_STREAM, http2_errc::stream_reset,
 //   or the connection's end, connection_aborted), so a handler can race
 //   "client gone" against its message source. Cancelling a pending
 //   read_some() (asio per-operation cancellation, e.g. awaitable operators'
@@ -114,8 +114,14 @@ using upgrade_handler = std::function<asio::awaitable<void>(byte_stream&)>;
 //   stream (RST_STREAM CANCEL).
 // When stream_body returns (without close()) the body ends properly: the
 // last chunk `0\r\n\r\n` (HTTP/1.1) or an empty DATA with END_STREAM
-// (HTTP/2). An HTTP/1.1 connection is always closed afterwards. A HEAD
-// request gets the head only; stream_body does not run. `body`, `chunks`
+// (HTTP/2). An HTTP/1.1 connection then carries the client's next request,
+// like any keep-alive response (LLM APIs stream completions this way, one
+// after another on one connection), unless the request or the response
+// said Connection: close, the server is draining, the client left, a
+// read_some() was still running when stream_body returned, or bytes were
+// discarded: then it closes (and the head said Connection: close whenever
+// that was known before the body). A HEAD request gets the head only, with
+// Connection: close; stream_body does not run. `body`, `chunks`
 // and `trailers` must be empty; with any other status stream_body is
 // ignored and the response is sent as usual.
 

@@ -158,11 +158,8 @@ struct token_case {
 int run_tokens(const workload_options& o) {
     if (o.fresh_connection) {
         throw std::runtime_error(
-            "tokens: the SSE-over-HTTP/2 and WebSocket cases "
-            "keep one connection per peer, and "
-            "corvid-fixture closes every HTTP/1.1 connection "
-            "after a stream; --fresh-connection "
-            "applies to http1");
+            "tokens: every case keeps one connection per peer; --fresh-connection applies to "
+            "http1");
     }
     if (o.self_check) {
         throw std::runtime_error("tokens has no A/A check yet");
@@ -300,15 +297,9 @@ int run_tokens(const workload_options& o) {
         "(CLOCK_PROCESS_CPUTIME_ID) from "
         "before the request until the stream is finished with, divided by the "
         "token count",
-        "connections: SSE over HTTP/2 and WebSocket keep one connection per peer "
-        "across "
-        "samples (opened by the first warm-up sample; an SSE sample that opens "
-        "another fails); "
-        "corvid-fixture closes an HTTP/1.1 connection after a streamed body, so "
-        "every sse-h1 "
-        "sample opens a new TCP and TLS connection on both sides (TLS session "
-        "resumption on "
-        "for both) and its TTFT includes the handshake",
+        "connections: every peer keeps one connection across samples (opened by the first "
+        "warm-up sample; an SSE sample that opens another fails): corvid-fixture keeps an "
+        "HTTP/1.1 connection after a streamed body, as LLM APIs do",
         "SSE: corvid::event_source (reconnection off) vs libcurl with a write "
         "callback feeding "
         "a minimal incremental SSE parser in the peer (what a libcurl user has "
