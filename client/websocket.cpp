@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <array>
+#include <utility>
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -284,12 +285,19 @@ struct websocket_impl : std::enable_shared_from_this<websocket_impl> {
     notifier write_done;
 
     // A message being received (receive()): its type, compressed or not.
-    bool in_message = false;
     bool message_compressed = false;
     websocket_message_type message_type = websocket_message_type::binary;
     std::vector<std::uint8_t> inflated;
     std::vector<std::uint8_t> compressed;  // the message being sent, deflated
     ws::utf8_validator utf8;
+
+    // try_receive() stops without I/O where receive() has work to do, and
+    // leaves it here: the part of a message it took (in `partial`, while
+    // `in_partial`), a control frame to act on, or an error to fail with.
+    bool in_partial = false;
+    websocket_message partial;
+    std::optional<ws::event> deferred_event;
+    std::error_code deferred_error;
 
     ws_clock::time_point last_input = ws_clock::now();
     ws_clock::time_point ping_sent{};
@@ -397,6 +405,13 @@ struct websocket_impl : std::enable_shared_from_this<websocket_impl> {
     /// input is needed; `ec` set when the codec failed (it queued a close
     /// with the matching code). An event and an error never come together.
     std::optional<ws::event> parse_buffered(std::error_code& ec) {
+        if (deferred_error) {
+            ec = std::exchange(deferred_error, {});
+            return std::nullopt;
+        }
+        if (deferred_event) {
+            return std::exchange(deferred_event, std::nullopt);
+        }
         auto in = io->buffered();
         if (in.empty() || codec.close_received()) {
             return std::nullopt;
@@ -464,7 +479,7 @@ struct websocket_impl : std::enable_shared_from_this<websocket_impl> {
                 continue;
             }
             if (ec) {
-                co_await fail_with_close(ec);
+                co_await close_for(ec);  // see receive()
                 co_return ec;
             }
             auto n = co_await io->fill();
@@ -593,6 +608,10 @@ struct websocket_impl : std::enable_shared_from_this<websocket_impl> {
         // is parsed here directly, without next_data()'s coroutine frame.
         std::shared_ptr<websocket_impl> self;
         websocket_message m;
+        if (in_partial) {
+            m = std::move(partial);  // try_receive() took its beginning
+            in_partial = false;
+        }
         for (;;) {
             if (error) {
                 co_return error;
@@ -619,7 +638,9 @@ struct websocket_impl : std::enable_shared_from_this<websocket_impl> {
             }
             hold(self);
             if (ec) {
-                co_await fail_with_close(ec);
+                // A codec error (its close is queued already) or a decode
+                // error try_receive() met (the close is queued here).
+                co_await close_for(ec);
                 co_return ec;
             }
             auto n = co_await io->fill();
@@ -627,6 +648,50 @@ struct websocket_impl : std::enable_shared_from_this<websocket_impl> {
                 co_return failed;
             }
         }
+    }
+
+    /// websocket::try_receive(): receive()'s work on buffered input, up to
+    /// the first thing that needs I/O or a suspension, which it leaves to
+    /// receive() (see the members above).
+    result<bool> try_receive(websocket_message& into) {
+        if (error) {
+            return error;
+        }
+        bool started = in_partial;  // `into` holds the beginning of a message
+        if (in_partial) {
+            into = std::move(partial);
+            in_partial = false;
+        }
+        for (;;) {
+            std::error_code ec;
+            auto ev = parse_buffered(ec);
+            if (!ev) {
+                deferred_error = ec;
+                break;
+            }
+            if (auto* data = std::get_if<ws::data_event>(&*ev)) {
+                if (add_chunk(*data, into, ec)) {
+                    return true;
+                }
+                if (ec) {
+                    deferred_error = ec;
+                    break;
+                }
+                started = true;
+                continue;
+            }
+            if (auto* pong = std::get_if<ws::pong_event>(&*ev)) {
+                last_pong = std::move(pong->payload);
+                continue;
+            }
+            deferred_event = std::move(ev);  // a ping to answer or a close
+            break;
+        }
+        if (started) {
+            partial = std::move(into);
+            in_partial = true;
+        }
+        return false;
     }
 
     asio::awaitable<result<void>> send(websocket_message_type type,
@@ -992,6 +1057,9 @@ asio::awaitable<result<void>> websocket::send(websocket_message_type type, std::
 // Not a coroutine: the impl's coroutine is the only frame per message.
 asio::awaitable<result<websocket_message>> websocket::receive() {
     return impl_->receive();
+}
+result<bool> websocket::try_receive(websocket_message& into) {
+    return impl_->try_receive(into);
 }
 asio::awaitable<result<websocket_fragment>> websocket::receive_fragment() {
     co_return co_await impl_->receive_fragment();

@@ -167,6 +167,35 @@ class websocket {
 
     /// The next whole message. Pings are answered on the way.
     asio::awaitable<result<websocket_message>> receive();
+    /// The next whole message if it has arrived already: receive()'s work
+    /// without I/O and without suspending (no coroutine frame), into the
+    /// caller's `into`, whose capacity is reused. For a reader draining a
+    /// burst of small messages (hundreds can come in one read):
+    ///
+    ///     websocket_message m;
+    ///     for (;;) {
+    ///         auto got = ws.try_receive(m);
+    ///         if (!got) { report(got.error()); break; }
+    ///         if (!*got) {                       // nothing whole buffered
+    ///             auto next = co_await ws.receive();
+    ///             if (!next) { report(next.error()); break; }
+    ///             m = std::move(*next);
+    ///         }
+    ///         use(m);
+    ///     }
+    ///
+    /// true: `into` holds the message (its type and data replaced). false:
+    /// no whole message is buffered, or a ping to answer, the server's close
+    /// or a protocol error is next; receive() acts on it and goes on (when
+    /// false, `into` is unspecified; a message begun is kept inside, and
+    /// the next receive() or try_receive() completes it). Text is checked
+    /// as UTF-8 and limits apply as in receive(). A pong is taken on the
+    /// way (last_pong()). Fails only when the connection has failed or
+    /// closed already: with the error receive() would return. Never reads
+    /// from the socket, so a reader must call receive() when it gets false.
+    /// Same thread and ordering rules as receive(): not while a receive()
+    /// is pending; do not mix with receive_fragment() within one message.
+    result<bool> try_receive(websocket_message& into);
     /// The next piece of a message, as soon as it arrives (for large or
     /// streamed messages). Do not mix with receive() within one message.
     asio::awaitable<result<websocket_fragment>> receive_fragment();
