@@ -1,5 +1,6 @@
 #include "proto/sse/parser.hpp"
 
+#include <algorithm>
 #include <limits>
 
 #include "corvid/error.hpp"
@@ -26,6 +27,55 @@ std::size_t utf8_length(char32_t cp) noexcept {
 
 }  // namespace
 
+std::size_t parser::text_run(std::string_view in) const noexcept {
+    // Bytes the line may still take before line_too_long: the slow path
+    // reports that error at the exact byte.
+    const std::size_t room =
+        limits_.max_line_bytes > line_bytes_ ? limits_.max_line_bytes - line_bytes_ : 0;
+    const std::size_t end = std::min(in.size(), room);
+    const auto* p = reinterpret_cast<const unsigned char*>(in.data());
+    auto cont = [p](std::size_t at, unsigned lo = 0x80, unsigned hi = 0xBF) {
+        return p[at] >= lo && p[at] <= hi;
+    };
+    std::size_t j = 0;
+    while (j < end) {
+        const unsigned b = p[j];
+        if (b < 0x80) {
+            if (b == '\n' || b == '\r') {
+                break;
+            }
+            ++j;
+            continue;
+        }
+        // A multi-byte sequence is taken only when whole, well formed
+        // (Unicode Table 3-7, the ranges the Encoding Standard's decoder
+        // accepts) and within `end`; anything else is left to the decoder.
+        if (b >= 0xC2 && b <= 0xDF) {
+            if (j + 2 > end || !cont(j + 1)) {
+                break;
+            }
+            j += 2;
+        } else if (b >= 0xE0 && b <= 0xEF) {
+            const unsigned lo = b == 0xE0 ? 0xA0 : 0x80;
+            const unsigned hi = b == 0xED ? 0x9F : 0xBF;
+            if (j + 3 > end || !cont(j + 1, lo, hi) || !cont(j + 2)) {
+                break;
+            }
+            j += 3;
+        } else if (b >= 0xF0 && b <= 0xF4) {
+            const unsigned lo = b == 0xF0 ? 0x90 : 0x80;
+            const unsigned hi = b == 0xF4 ? 0x8F : 0xBF;
+            if (j + 4 > end || !cont(j + 1, lo, hi) || !cont(j + 2) || !cont(j + 3)) {
+                break;
+            }
+            j += 4;
+        } else {
+            break;
+        }
+    }
+    return j;
+}
+
 parser::output parser::feed(std::string_view in, std::error_code& ec) {
     ec.clear();
     if (error_) {
@@ -34,6 +84,49 @@ parser::output parser::feed(std::string_view in, std::error_code& ec) {
     }
     std::size_t i = 0;
     while (i < in.size()) {
+        // Fast path: with the decoder idle and the stream start behind, a
+        // run of well-formed UTF-8 without CR or LF decodes to its own bytes,
+        // so it is taken with one append (or none, for a line that lies
+        // whole in `in`). The byte that stops the run goes the slow way.
+        if (utf8_needed_ == 0 && !stream_start_) {
+            const std::size_t run = text_run(in.substr(i));
+            if (run != 0) {
+                const std::string_view text = in.substr(i, run);
+                const bool line_start = line_bytes_ == 0;
+                if (line_start && text.front() == ':') {
+                    comment_ = true;
+                }
+                line_bytes_ += run;
+                skip_lf_ = false;
+                i += run;
+                if (i < in.size() && (in[i] == '\n' || in[i] == '\r')) {
+                    skip_lf_ = in[i] == '\r';
+                    ++i;
+                    line_result r = line_result::none;
+                    if (comment_) {
+                        r = end_line({}, ec);
+                    } else if (line_start) {
+                        r = end_line(text, ec);  // the whole line is in `in`: no copy
+                    } else {
+                        line_.append(text);
+                        r = end_line(line_, ec);
+                    }
+                    if (ec) {
+                        error_ = ec;
+                        return {output_kind::need_more, i};
+                    }
+                    if (r == line_result::event) {
+                        return {output_kind::event, i};
+                    }
+                    if (r == line_result::retry) {
+                        return {output_kind::retry, i};
+                    }
+                } else if (!comment_) {
+                    line_.append(text);
+                }
+                continue;
+            }
+        }
         const auto b = static_cast<std::uint8_t>(in[i]);
         line_result r = line_result::none;
         // UTF-8 decoder of the Encoding Standard, one byte at a time. A byte
@@ -118,11 +211,11 @@ parser::line_result parser::code_point(char32_t cp, std::error_code& ec) {
             skip_lf_ = false;
             return line_result::none;
         }
-        return end_line(ec);
+        return end_line(line_, ec);
     }
     if (cp == U'\r') {
         skip_lf_ = true;
-        return end_line(ec);
+        return end_line(line_, ec);
     }
     skip_lf_ = false;
     if (line_bytes_ == 0 && cp == U':') {
@@ -157,14 +250,13 @@ void parser::append_utf8(char32_t cp) {
     }
 }
 
-parser::line_result parser::end_line(std::error_code& ec) {
+parser::line_result parser::end_line(std::string_view line, std::error_code& ec) {
     line_result r = line_result::none;
     if (comment_) {
         r = line_result::none;
-    } else if (line_.empty()) {
+    } else if (line.empty()) {
         r = dispatch();
     } else {
-        const std::string_view line(line_);
         const auto colon = line.find(':');
         if (colon == std::string_view::npos) {
             r = process_field(line, {}, ec);

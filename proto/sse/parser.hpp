@@ -145,7 +145,12 @@ class parser {
 
     // Handles one decoded code point; may complete a line.
     line_result code_point(char32_t cp, std::error_code& ec);
-    line_result end_line(std::error_code& ec);
+    // Ends the current line, whose decoded text is `line` (line_ or, on the
+    // fast path, a view of the input); clears the line state.
+    line_result end_line(std::string_view line, std::error_code& ec);
+    // How many bytes from the front of `in` are well-formed UTF-8 without
+    // CR or LF that the current line still has room for.
+    std::size_t text_run(std::string_view in) const noexcept;
     line_result process_field(std::string_view name, std::string_view value, std::error_code& ec);
     line_result dispatch();
     void append_utf8(char32_t cp);
