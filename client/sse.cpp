@@ -243,6 +243,31 @@ struct event_source::state {
         ++opened;
     }
 
+    // The next event from the bytes already read, without suspending: an
+    // event, an error (the source is then closed), or nullopt when the
+    // parser needs more bytes (or no stream is open, or the source was never
+    // started or is closed: next() handles those).
+    std::optional<result<sse_event>> try_next() {
+        if (!started || closed_with || !stream) {
+            return std::nullopt;
+        }
+        while (!pending.empty()) {
+            std::error_code ec;
+            auto out = parser.feed(pending, ec);
+            if (ec) {
+                fail(ec);
+                return result<sse_event>(closed_with);
+            }
+            pending.remove_prefix(out.consumed);
+            if (out.kind == sse::parser::output_kind::event) {
+                auto ev = parser.take_event();
+                return result<sse_event>(sse_event{std::move(ev.type), std::move(ev.data),
+                                                   std::move(ev.id), reconnection_time()});
+            }
+        }
+        return std::nullopt;
+    }
+
     asio::awaitable<result<sse_event>> next() {
         if (!started) {
             started = true;
@@ -259,19 +284,8 @@ struct event_source::state {
                 co_await connect();
                 continue;
             }
-            while (!pending.empty()) {
-                std::error_code ec;
-                auto out = parser.feed(pending, ec);
-                if (ec) {
-                    fail(ec);
-                    co_return closed_with;
-                }
-                pending.remove_prefix(out.consumed);
-                if (out.kind == sse::parser::output_kind::event) {
-                    auto ev = parser.take_event();
-                    co_return sse_event{std::move(ev.type), std::move(ev.data), std::move(ev.id),
-                                        reconnection_time()};
-                }
+            if (auto ready = try_next()) {
+                co_return std::move(*ready);
             }
             auto piece = co_await stream->read_some();
             if (closed_with) {
@@ -300,6 +314,11 @@ event_source::event_source(client& http, std::string url, event_source_options o
 event_source::~event_source() = default;
 
 asio::awaitable<result<sse_event>> event_source::next_event() {
+    // An event already in the bytes read is returned without the frame and
+    // resumption of state::next(): in a burst that is nearly every event.
+    if (auto ready = state_->try_next()) {
+        co_return std::move(*ready);
+    }
     state_->busy = true;
     auto out = co_await state_->next();
     state_->busy = false;
