@@ -243,29 +243,41 @@ struct event_source::state {
         ++opened;
     }
 
-    // The next event from the bytes already read, without suspending: an
-    // event, an error (the source is then closed), or nullopt when the
-    // parser needs more bytes (or no stream is open, or the source was never
-    // started or is closed: next() handles those).
-    std::optional<result<sse_event>> try_next() {
+    enum class ready { none, event, error };
+
+    // Parses the bytes already read, without suspending, up to the next
+    // event (ready::event: take() returns it) or a parse error (ready::error:
+    // the source is closed, take() returns the error). ready::none: the
+    // parser needs more bytes, or no stream is open, or the source was never
+    // started or is closed (next() handles those).
+    ready poll() {
         if (!started || closed_with || !stream) {
-            return std::nullopt;
+            return ready::none;
         }
         while (!pending.empty()) {
             std::error_code ec;
             auto out = parser.feed(pending, ec);
             if (ec) {
                 fail(ec);
-                return result<sse_event>(closed_with);
+                return ready::error;
             }
             pending.remove_prefix(out.consumed);
             if (out.kind == sse::parser::output_kind::event) {
-                auto ev = parser.take_event();
-                return result<sse_event>(sse_event{std::move(ev.type), std::move(ev.data),
-                                                   std::move(ev.id), reconnection_time()});
+                return ready::event;
             }
         }
-        return std::nullopt;
+        return ready::none;
+    }
+
+    // What poll() found. The event's strings are moved straight from the
+    // parser into the result: each move of a short string is a copy.
+    result<sse_event> take(ready r) {
+        if (r != ready::event) {
+            return closed_with;
+        }
+        auto& ev = parser.current_event();
+        return sse_event{std::move(ev.type), std::move(ev.data), std::move(ev.id),
+                         reconnection_time()};
     }
 
     asio::awaitable<result<sse_event>> next() {
@@ -284,8 +296,8 @@ struct event_source::state {
                 co_await connect();
                 continue;
             }
-            if (auto ready = try_next()) {
-                co_return std::move(*ready);
+            if (const auto r = poll(); r != ready::none) {
+                co_return take(r);
             }
             auto piece = co_await stream->read_some();
             if (closed_with) {
@@ -316,8 +328,8 @@ event_source::~event_source() = default;
 asio::awaitable<result<sse_event>> event_source::next_event() {
     // An event already in the bytes read is returned without the frame and
     // resumption of state::next(): in a burst that is nearly every event.
-    if (auto ready = state_->try_next()) {
-        co_return std::move(*ready);
+    if (const auto r = state_->poll(); r != state::ready::none) {
+        co_return state_->take(r);
     }
     state_->busy = true;
     auto out = co_await state_->next();

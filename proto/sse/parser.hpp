@@ -113,6 +113,9 @@ class parser {
 
     /// The event of the last output_kind::event.
     const sse::event& current_event() const noexcept { return event_; }
+    /// The same, for moving single fields out (what take_event() does to the
+    /// whole event, without an intermediate event object).
+    sse::event& current_event() noexcept { return event_; }
     /// Moves the event of the last output_kind::event out.
     sse::event take_event() noexcept { return std::move(event_); }
 
