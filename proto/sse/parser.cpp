@@ -82,6 +82,11 @@ parser::output parser::feed(std::string_view in, std::error_code& ec) {
         ec = error_;
         return {};
     }
+    if (event_out_) {
+        // The data buffer held the dispatched event, which this call ends.
+        event_.data.clear();
+        event_out_ = false;
+    }
     std::size_t i = 0;
     while (i < in.size()) {
         // Fast path: with the decoder idle and the stream start behind, a
@@ -281,12 +286,12 @@ parser::line_result parser::process_field(std::string_view name, std::string_vie
     } else if (name == "data") {
         // The buffer holds one LF per line; the dispatched data drops the
         // last one, so its size would be the buffer's plus this value.
-        if (data_buf_.size() + value.size() > limits_.max_event_bytes) {
+        if (event_.data.size() + value.size() > limits_.max_event_bytes) {
             ec = sse_errc::event_too_large;
             return line_result::none;
         }
-        data_buf_.append(value);
-        data_buf_.push_back('\n');
+        event_.data.append(value);
+        event_.data.push_back('\n');
     } else if (name == "id") {
         if (value.find('\0') == std::string_view::npos) {
             id_buf_.assign(value);
@@ -316,19 +321,18 @@ parser::line_result parser::process_field(std::string_view name, std::string_vie
 
 parser::line_result parser::dispatch() {
     last_event_id_ = id_buf_;
-    if (data_buf_.empty()) {
+    if (event_.data.empty()) {
         type_buf_.clear();
         return line_result::none;
     }
-    data_buf_.pop_back();  // every data line appended an LF
+    event_.data.pop_back();  // every data line appended an LF
     if (type_buf_.empty()) {
         event_.type = "message";
     } else {
         event_.type.swap(type_buf_);
         type_buf_.clear();
     }
-    event_.data.swap(data_buf_);
-    data_buf_.clear();
+    event_out_ = true;
     event_.id = last_event_id_;
     return line_result::event;
 }
@@ -345,7 +349,8 @@ void parser::end_of_stream() noexcept {
     comment_ = false;
     skip_lf_ = false;
     type_buf_.clear();
-    data_buf_.clear();
+    event_.data.clear();
+    event_out_ = false;
     id_buf_.clear();
     error_.clear();
 }

@@ -42,7 +42,9 @@
 //   included) is sse_errc::event_too_large.
 // The event type and ID are single field values, bounded by max_line_bytes.
 // Memory held: at most about max_line_bytes + max_event_bytes + 2 *
-// max_line_bytes (line, data, type and ID buffers) plus the last event.
+// max_line_bytes (line, data, type and ID buffers; the data buffer is the
+// last event's data, so a dispatch copies nothing) plus the last event's
+// type and ID.
 //
 // Errors are sticky: after one, feed() returns it again until
 // end_of_stream() or reset().
@@ -176,7 +178,6 @@ class parser {
 
     // Per-stream buffers.
     std::string type_buf_;
-    std::string data_buf_;
     std::string id_buf_;
 
     // The event source's state.
@@ -184,7 +185,10 @@ class parser {
     std::uint64_t retry_ms_ = 0;
     bool has_retry_ = false;
 
+    // The last event; its data is also the data buffer (the event is
+    // dispatched without a copy), cleared by the feed() after a dispatch.
     sse::event event_;
+    bool event_out_ = false;  // event_ holds a dispatched event
     std::error_code error_;
 };
 
