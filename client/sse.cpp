@@ -337,6 +337,21 @@ asio::awaitable<result<sse_event>> event_source::next_event() {
     co_return out;
 }
 
+bool event_source::try_next_event(sse_event& out) {
+    if (state_->busy) {
+        return false;
+    }
+    if (state_->poll() != state::ready::event) {
+        return false;  // an error closed the source: next_event() returns it
+    }
+    auto& ev = state_->parser.current_event();
+    out.type = std::move(ev.type);
+    out.data = std::move(ev.data);
+    out.id = std::move(ev.id);
+    out.retry = state_->reconnection_time();
+    return true;
+}
+
 void event_source::close() {
     if (state_->closed_with) {
         return;

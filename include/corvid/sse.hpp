@@ -144,6 +144,29 @@ class event_source {
     /// the top of this file; after one the source is closed.
     asio::awaitable<result<sse_event>> next_event();
 
+    /// The next event if it is already in the bytes read, without I/O,
+    /// suspension or a coroutine frame: returns true with the event moved
+    /// into `out` (all four fields set). Returns false when it would need
+    /// more: a read, a connection or reconnection, the end of the stream, or
+    /// an error; then call next_event(), which does that and returns the
+    /// event or the error (a parse error found here has already closed the
+    /// source, and next_event() returns it). Also false before the first
+    /// next_event(), while one is in progress, and once closed.
+    ///
+    /// A loop that drains with it saves next_event()'s frame and the moves
+    /// of its result for every event that arrived in the same read:
+    ///
+    ///     corvid::sse_event ev;
+    ///     for (;;) {
+    ///         if (!es.try_next_event(ev)) {
+    ///             auto next = co_await es.next_event();
+    ///             if (!next) { break; }
+    ///             ev = std::move(*next);
+    ///         }
+    ///         use(ev);
+    ///     }
+    bool try_next_event(sse_event& out);
+
     /// Closes the source: a pending next_event() and all later ones return
     /// sse_errc::closed (unless an error closed it first); an open stream's
     /// connection is closed. Safe to call more than once.

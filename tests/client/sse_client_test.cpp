@@ -564,6 +564,72 @@ TEST(SseClientInterop, FollowsPythonServerAcrossConnections) {
     EXPECT_EQ(es.connections_opened(), 3u);
 }
 
+// try_next_event() hands out what the last read holds, without I/O, and
+// leaves reads, the end of the stream and errors to next_event().
+TEST_P(SseClient, TryNextEventDrainsBufferedEventsAndLeavesTheRestToNextEvent) {
+    start([](const seen_request&, std::size_t) {
+        return event_stream({"data: a\n\nid: 1\ndata: b\n\nevent: t\ndata: c\n\ndata: d", "\n\n"},
+                            5ms);
+    });
+    client http(io_.get_executor(), options());
+    event_source_options eo;
+    eo.max_reconnects = 0;
+    event_source es(http, base_ + "/events", eo);
+    sse_event ev;
+    EXPECT_FALSE(es.try_next_event(ev));  // nothing read before next_event()
+    std::vector<sse_event> got;
+    std::size_t drained = 0;
+    const auto end = test::run(io_, [&]() -> asio::awaitable<std::error_code> {
+        for (;;) {
+            if (es.try_next_event(ev)) {
+                ++drained;
+            } else {
+                auto next = co_await es.next_event();
+                if (!next) {
+                    co_return next.error();
+                }
+                ev = std::move(*next);
+            }
+            got.push_back(ev);
+        }
+    }());
+    EXPECT_EQ(end, sse_errc::stream_ended);
+    ASSERT_EQ(got.size(), 4u);
+    EXPECT_EQ(got[0], (sse_event{"message", "a", "", 3000ms}));
+    EXPECT_EQ(got[1], (sse_event{"message", "b", "1", 3000ms}));
+    EXPECT_EQ(got[2], (sse_event{"t", "c", "1", 3000ms}));
+    EXPECT_EQ(got[3], (sse_event{"message", "d", "1", 3000ms}));
+    // The server wrote the first three events at once; the fourth needed
+    // the second chunk, which next_event() read.
+    EXPECT_GE(drained, 1u);
+    EXPECT_LE(drained, 2u);
+    EXPECT_FALSE(es.try_next_event(ev));  // closed by the end of the stream
+    http.close_idle();
+}
+
+// A parse error met by try_next_event() closes the source; next_event()
+// reports it.
+TEST_P(SseClient, TryNextEventLeavesAParseErrorToNextEvent) {
+    start([](const seen_request&, std::size_t) {
+        return event_stream({"data: ok\n\ndata: " + std::string(200, 'x') + "\n\n"});
+    });
+    client http(io_.get_executor(), options());
+    event_source_options eo;
+    eo.max_line_bytes = 100;
+    event_source es(http, base_ + "/events", eo);
+    auto first = test::run(io_, es.next_event());
+    ASSERT_TRUE(first) << first.error().message();
+    EXPECT_EQ(first->data, "ok");
+    sse_event ev;
+    EXPECT_FALSE(es.try_next_event(ev));
+    auto second = test::run(io_, es.next_event());
+    ASSERT_FALSE(second);
+    EXPECT_EQ(second.error(), sse_errc::line_too_long);
+    EXPECT_TRUE(es.closed());
+    EXPECT_EQ(requests_.size(), 1u);
+    http.close_idle();
+}
+
 INSTANTIATE_TEST_SUITE_P(Transports, SseClient, ::testing::Values(false, true),
                          [](const ::testing::TestParamInfo<bool>& param) {
                              return param.param ? std::string("Http2") : std::string("Http1");
