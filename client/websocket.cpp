@@ -401,25 +401,34 @@ struct websocket_impl : std::enable_shared_from_this<websocket_impl> {
     }
 
     /// Parses buffered input up to the next event, without I/O (the part of
-    /// reading that needs no suspension). Nothing (and `ec` clear) when more
-    /// input is needed; `ec` set when the codec failed (it queued a close
-    /// with the matching code). An event and an error never come together.
-    std::optional<ws::event> parse_buffered(std::error_code& ec) {
+    /// reading that needs no suspension), and returns it in place (the
+    /// codec's, or the one try_receive() left): release_event() once done
+    /// with it. nullptr (and `ec` clear) when more input is needed; `ec` set
+    /// when the codec failed (it queued a close with the matching code). An
+    /// event and an error never come together.
+    ws::event* parse_buffered(std::error_code& ec) {
         if (deferred_error) {
             ec = std::exchange(deferred_error, {});
-            return std::nullopt;
+            return nullptr;
         }
         if (deferred_event) {
-            return std::exchange(deferred_event, std::nullopt);
+            return &*deferred_event;
         }
         auto in = io->buffered();
         if (in.empty() || codec.close_received()) {
-            return std::nullopt;
+            return nullptr;
         }
         const std::size_t used = codec.receive(in, ec);
         io->consume(used);
         received += used;
-        return codec.next_event();
+        return codec.peek_event();
+    }
+    void release_event() noexcept {
+        if (deferred_event) {
+            deferred_event.reset();
+        } else {
+            codec.drop_event();
+        }
     }
 
     /// A control frame met while reading: a ping is answered, a pong kept,
@@ -468,12 +477,15 @@ struct websocket_impl : std::enable_shared_from_this<websocket_impl> {
                 co_return error;
             }
             std::error_code ec;
-            auto ev = parse_buffered(ec);
-            if (ev) {
-                if (auto* data = std::get_if<ws::data_event>(&*ev)) {
-                    co_return *data;
+            if (ws::event* ev = parse_buffered(ec)) {
+                if (auto* data = std::get_if<ws::data_event>(ev)) {
+                    const ws::data_event chunk = *data;
+                    release_event();
+                    co_return chunk;
                 }
-                if (auto closed = co_await on_control(*ev)) {
+                ws::event control = std::move(*ev);
+                release_event();
+                if (auto closed = co_await on_control(control)) {
                     co_return closed;
                 }
                 continue;
@@ -617,10 +629,11 @@ struct websocket_impl : std::enable_shared_from_this<websocket_impl> {
                 co_return error;
             }
             std::error_code ec;
-            auto ev = parse_buffered(ec);
-            if (ev) {
-                if (auto* data = std::get_if<ws::data_event>(&*ev)) {
-                    if (add_chunk(*data, m, ec)) {
+            if (ws::event* ev = parse_buffered(ec)) {
+                if (auto* data = std::get_if<ws::data_event>(ev)) {
+                    const bool whole = add_chunk(*data, m, ec);
+                    release_event();
+                    if (whole) {
                         co_return m;
                     }
                     if (ec) {
@@ -631,7 +644,9 @@ struct websocket_impl : std::enable_shared_from_this<websocket_impl> {
                     continue;
                 }
                 hold(self);
-                if (auto closed = co_await on_control(*ev)) {
+                ws::event control = std::move(*ev);
+                release_event();
+                if (auto closed = co_await on_control(control)) {
                     co_return closed;
                 }
                 continue;
@@ -657,6 +672,9 @@ struct websocket_impl : std::enable_shared_from_this<websocket_impl> {
         if (error) {
             return error;
         }
+        if (deferred_event || deferred_error) {
+            return false;  // receive() acts on it first
+        }
         bool started = in_partial;  // `into` holds the beginning of a message
         if (in_partial) {
             into = std::move(partial);
@@ -664,13 +682,15 @@ struct websocket_impl : std::enable_shared_from_this<websocket_impl> {
         }
         for (;;) {
             std::error_code ec;
-            auto ev = parse_buffered(ec);
-            if (!ev) {
+            ws::event* ev = parse_buffered(ec);
+            if (ev == nullptr) {
                 deferred_error = ec;
                 break;
             }
-            if (auto* data = std::get_if<ws::data_event>(&*ev)) {
-                if (add_chunk(*data, into, ec)) {
+            if (auto* data = std::get_if<ws::data_event>(ev)) {
+                const bool whole = add_chunk(*data, into, ec);
+                codec.drop_event();
+                if (whole) {
                     return true;
                 }
                 if (ec) {
@@ -680,11 +700,13 @@ struct websocket_impl : std::enable_shared_from_this<websocket_impl> {
                 started = true;
                 continue;
             }
-            if (auto* pong = std::get_if<ws::pong_event>(&*ev)) {
+            if (auto* pong = std::get_if<ws::pong_event>(ev)) {
                 last_pong = std::move(pong->payload);
+                codec.drop_event();
                 continue;
             }
-            deferred_event = std::move(ev);  // a ping to answer or a close
+            deferred_event = std::move(*ev);  // a ping to answer or a close
+            codec.drop_event();
             break;
         }
         if (started) {

@@ -205,6 +205,11 @@ class codec {
 
     /// The waiting event, if any (at most one waits at a time).
     std::optional<event> next_event();
+    /// The waiting event in place, without moving it out (nullptr when
+    /// none): valid until drop_event(), next_event() or receive(). For a
+    /// caller that only reads it (a data chunk): drop_event() then clears it.
+    event* peek_event() noexcept { return event_ ? &*event_ : nullptr; }
+    void drop_event() noexcept { event_.reset(); }
 
     /// The protocol error that failed the codec, if any.
     std::error_code error() const noexcept { return error_; }
