@@ -282,8 +282,8 @@ int run_tokens(const workload_options& o) {
         "GET; WebSocket: "
         "the \"start\" message on the open connection) to the first token "
         "reaching the caller "
-        "(corvid: event_source::next_event(), or websocket::try_receive() for a message "
-        "already buffered, else websocket::receive(); libcurl: "
+        "(corvid: event_source::try_next_event() or websocket::try_receive() for what is "
+        "already buffered, else next_event() or receive(); libcurl: "
         "the event from "
         "the peer's own SSE parser in its write callback; Beast: read() of the "
         "message)",
