@@ -49,7 +49,7 @@ asio::awaitable<result<void>> tcp_stream::write(std::span<const asio::const_buff
     // coroutines of its io_context.
     std::error_code ec;
     std::size_t written = 0;
-    if (immediate_writes_ < max_immediate_writes) {
+    if (mode_ == write_mode::immediate && immediate_writes_ < max_immediate_writes) {
         ++immediate_writes_;
         if (!socket_.non_blocking()) {
             socket_.non_blocking(true, ec);  // asio's own operations do not mind

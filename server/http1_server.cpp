@@ -418,7 +418,8 @@ asio::awaitable<void> http1_server::serve(asio::ip::tcp::socket socket, std::str
         tls = owned.get();
         stream = std::move(owned);
     } else {
-        stream = std::make_unique<net::tcp_stream>(std::move(socket));
+        stream = std::make_unique<net::tcp_stream>(std::move(socket),
+                                                   net::tcp_stream::write_mode::queued);
     }
     auto* raw = stream.get();
     live_connection conn;
