@@ -140,6 +140,22 @@ const std::vector<metric>& workload_report::metrics_for(const std::string& case_
     return metrics;
 }
 
+workload_report only_baseline(const workload_report& full, const std::string& baseline) {
+    workload_report out = full;
+    out.runs.clear();
+    out.cases.clear();
+    out.commands.clear();
+    for (const auto& run : full.runs) {
+        if (run.b_name == baseline) {
+            out.runs.push_back(run);
+            if (std::find(out.cases.begin(), out.cases.end(), run.case_name) == out.cases.end()) {
+                out.cases.push_back(run.case_name);
+            }
+        }
+    }
+    return out;
+}
+
 std::string progress_summary(const workload_report& report, const case_run& run) {
     std::string out;
     for (const auto& m : report.metrics_for(run.case_name)) {

@@ -58,6 +58,10 @@ struct workload_report {
 /// The statistics of one metric of one case in one repetition.
 comparison compare_run(const case_run& run, const metric& m, const verdict_rule& rule = {});
 
+/// The report restricted to the runs against one baseline (`b_name`), so
+/// that markdown()'s columns name it; the commands are left out.
+workload_report only_baseline(const workload_report& full, const std::string& baseline);
+
 /// One line of progress for the person running the benchmark: for each of
 /// the run's metrics, " NAME A vs B (DELTA%, p=P, VERDICT)".
 std::string progress_summary(const workload_report& report, const case_run& run);

@@ -129,24 +129,6 @@ const std::vector<metric>& token_metrics() {
     return metrics;
 }
 
-// The report restricted to the runs against one baseline, so that
-// markdown()'s columns name it.
-workload_report only_baseline(const workload_report& full, const std::string& baseline) {
-    workload_report out = full;
-    out.runs.clear();
-    out.cases.clear();
-    out.commands.clear();
-    for (const auto& run : full.runs) {
-        if (run.b_name == baseline) {
-            out.runs.push_back(run);
-            if (std::find(out.cases.begin(), out.cases.end(), run.case_name) == out.cases.end()) {
-                out.cases.push_back(run.case_name);
-            }
-        }
-    }
-    return out;
-}
-
 struct token_case {
     std::string name;
     std::string transport;  ///< "sse-h1", "sse-h2", "ws"

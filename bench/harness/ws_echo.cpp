@@ -107,24 +107,6 @@ const std::vector<metric>& ws_metrics() {
     return metrics;
 }
 
-// The report restricted to the runs against one baseline, so that
-// markdown()'s columns name it.
-workload_report only_baseline(const workload_report& full, const std::string& baseline) {
-    workload_report out = full;
-    out.runs.clear();
-    out.cases.clear();
-    out.commands.clear();
-    for (const auto& run : full.runs) {
-        if (run.b_name == baseline) {
-            out.runs.push_back(run);
-            if (std::find(out.cases.begin(), out.cases.end(), run.case_name) == out.cases.end()) {
-                out.cases.push_back(run.case_name);
-            }
-        }
-    }
-    return out;
-}
-
 std::string format(const char* fmt, double v) {
     char buf[64];
     std::snprintf(buf, sizeof buf, fmt, v);
