@@ -41,6 +41,7 @@
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include "bench/peers/asio_peer.hpp"
 #include "bench/peers/peer_protocol.hpp"
 #include "corvid/client.hpp"
 #include "corvid/profile.hpp"
@@ -306,19 +307,5 @@ int main(int argc, char** argv) {
 
     asio::io_context io;
     corvid::client client(io.get_executor(), co);
-    int status = 0;
-    asio::co_spawn(io, serve(client, s), [&](std::exception_ptr e) {
-        if (e) {
-            try {
-                std::rethrow_exception(e);
-            } catch (const std::exception& ex) {
-                peer::print_error(ex.what());
-            }
-            status = 1;
-        }
-        // The pool may hold timers; the run is over.
-        io.stop();
-    });
-    io.run();
-    return status;
+    return peer::run_until_done(io, serve(client, s));
 }

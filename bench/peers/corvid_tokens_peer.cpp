@@ -24,9 +24,9 @@
 #include <string>
 #include <string_view>
 
-#include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
 
+#include "bench/peers/asio_peer.hpp"
 #include "bench/peers/token_peer.hpp"
 #include "corvid/client.hpp"
 #include "corvid/error.hpp"
@@ -216,18 +216,5 @@ int main(int argc, char** argv) {
     // One thread runs the io_context (Asio's concurrency hint 1).
     asio::io_context io(1);
     corvid::client client(io.get_executor(), co);
-    int status = 0;
-    asio::co_spawn(io, serve(client, o), [&](std::exception_ptr e) {
-        if (e) {
-            try {
-                std::rethrow_exception(e);
-            } catch (const std::exception& ex) {
-                peer::print_error(ex.what());
-            }
-            status = 1;
-        }
-        io.stop();
-    });
-    io.run();
-    return status;
+    return peer::run_until_done(io, serve(client, o));
 }

@@ -16,9 +16,9 @@
 #include <string>
 #include <string_view>
 
-#include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
 
+#include "bench/peers/asio_peer.hpp"
 #include "bench/peers/peer_protocol.hpp"
 #include "corvid/client.hpp"
 #include "corvid/websocket.hpp"
@@ -108,18 +108,5 @@ int main(int argc, char** argv) {
     // scheduler skips the wake-ups meant for other threads).
     asio::io_context io(1);
     corvid::client http(io.get_executor());
-    int status = 0;
-    asio::co_spawn(io, serve(http, o), [&](std::exception_ptr e) {
-        if (e) {
-            try {
-                std::rethrow_exception(e);
-            } catch (const std::exception& ex) {
-                peer::print_error(ex.what());
-            }
-            status = 1;
-        }
-        io.stop();
-    });
-    io.run();
-    return status;
+    return peer::run_until_done(io, serve(http, o));
 }
