@@ -264,21 +264,7 @@ bool nginx_fixture::try_start() {
 }
 
 void nginx_fixture::stop() {
-    if (pid_ <= 0) {
-        return;
-    }
-    kill(pid_, SIGTERM);  // fast shutdown: master and worker exit
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    int status = 0;
-    while (waitpid(pid_, &status, WNOHANG) == 0) {
-        if (std::chrono::steady_clock::now() >= deadline) {
-            kill(pid_, SIGKILL);
-            waitpid(pid_, &status, 0);
-            break;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    pid_ = -1;
+    stop_process(pid_);  // SIGTERM is nginx's fast shutdown: master and worker exit
 }
 
 }  // namespace corvid::bench

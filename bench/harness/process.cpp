@@ -443,21 +443,25 @@ bool server_process::try_start() {
 }
 
 void server_process::stop() noexcept {
-    if (pid_ <= 0) {
+    stop_process(pid_);
+}
+
+void stop_process(pid_t& pid) noexcept {
+    if (pid <= 0) {
         return;
     }
-    kill(pid_, SIGTERM);
+    kill(pid, SIGTERM);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     int status = 0;
-    while (waitpid(pid_, &status, WNOHANG) == 0) {
+    while (waitpid(pid, &status, WNOHANG) == 0) {
         if (std::chrono::steady_clock::now() >= deadline) {
-            kill(pid_, SIGKILL);
-            waitpid(pid_, &status, 0);
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
             break;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    pid_ = -1;
+    pid = -1;
 }
 
 }  // namespace corvid::bench

@@ -82,6 +82,10 @@ command_result run_command(const std::vector<std::string>& argv, int cpu = -1);
 /// The directory holding the running executable (the peers live beside it).
 std::string executable_dir();
 
+/// Stops the child `pid` (SIGTERM, then SIGKILL after 10 s), reaps it and
+/// sets `pid` to -1; nothing when it is not positive.
+void stop_process(pid_t& pid) noexcept;
+
 /// A loopback TCP port that is free right now. Whoever binds it a moment
 /// later may lose a race for it and must then pick another.
 std::uint16_t free_loopback_port();
