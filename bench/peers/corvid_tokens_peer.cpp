@@ -173,16 +173,7 @@ asio::awaitable<void> serve(corvid::client& client, const peer::token_options& o
     std::optional<corvid::websocket> ws;
     std::string broken;  // why the connection is unusable; every later sample fails
     while (peer::next_run()) {
-        if (broken.empty() && !ws) {
-            auto opened = co_await corvid::websocket::connect(client, o.url, wo);
-            if (!opened) {
-                broken = "cannot open " + o.url + ": " + opened.error().message();
-            } else if (!opened->extensions().empty()) {
-                broken = "the server negotiated extensions: " + opened->extensions();
-            } else {
-                ws.emplace(std::move(*opened));
-            }
-        }
+        co_await peer::open_websocket_once(client, o.url, wo, ws, broken);
         if (broken.empty()) {
             broken = co_await ws_sample(*ws, o, start_message);
         }

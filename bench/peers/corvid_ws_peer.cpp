@@ -42,16 +42,7 @@ asio::awaitable<void> serve(corvid::client& http, const peer::options& o) {
     // Blocking on stdin inside the coroutine is deliberate: between samples
     // there is nothing for the event loop to do (no keepalive pings).
     while (peer::next_run()) {
-        if (broken.empty() && !ws) {
-            auto opened = co_await corvid::websocket::connect(http, o.url, wo);
-            if (!opened) {
-                broken = "cannot open " + o.url + ": " + opened.error().message();
-            } else if (!opened->extensions().empty()) {
-                broken = "the server negotiated extensions: " + opened->extensions();
-            } else {
-                ws.emplace(std::move(*opened));
-            }
-        }
+        co_await peer::open_websocket_once(http, o.url, wo, ws, broken);
         if (!broken.empty()) {
             peer::print_error(broken);
             continue;
