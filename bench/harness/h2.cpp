@@ -27,11 +27,6 @@ namespace {
 // least 10% better than libcurl (p < 0.01, no tail regression).
 constexpr double h2_goal_percent = 10.0;
 
-// libcurl's receive buffer, as in http1-get: the size of corvid's connection
-// read buffer, so both take bytes off the socket, and hand them to the
-// caller, in pieces of the same bound (libcurl's default is 16 KiB).
-constexpr std::size_t corvid_read_size = 64 * 1024;
-
 // The request-body case: 1 MiB in 1024 pieces of 1 KiB.
 constexpr std::uint64_t upload_size = 1024 * 1024;
 constexpr std::size_t upload_chunk = 1024;
@@ -248,18 +243,8 @@ int run_h2(const workload_options& o) {
             } else if (c.kind == shape_kind::concurrent) {
                 common.insert(common.end(), {"--concurrent", std::to_string(concurrency)});
             }
-            peer_spec a{"corvid", {corvid_peer}};
-            a.argv.insert(a.argv.end(), common.begin(), common.end());
-            peer_spec b{"curl", {curl_peer}};
-            b.argv.insert(b.argv.end(), common.begin(), common.end());
-            b.argv.insert(b.argv.end(), {"--buffer-size", std::to_string(corvid_read_size)});
-            if (o.self_check && o.self_check_peer == "curl") {
-                a = b;
-                b.name = "curl-b";
-            } else if (o.self_check) {
-                b = a;
-                b.name = "corvid-b";
-            }
+            auto [a, b] =
+                corvid_and_curl(corvid_peer, curl_peer, common, o.self_check, o.self_check_peer);
             if (rep == 1) {
                 report.commands.emplace_back(c.name + " " + a.name, a.argv);
                 report.commands.emplace_back(c.name + " " + b.name, b.argv);

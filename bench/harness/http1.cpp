@@ -23,13 +23,6 @@ namespace corvid::bench {
 
 namespace {
 
-// The largest piece corvid's HTTP/1.1 client hands to read_some() for a large
-// body: the read buffer of its connection (connection::buffer_size in
-// client/pool.hpp; keep the two in step). libcurl is given the same receive
-// buffer (CURLOPT_BUFFERSIZE; its default is 16 KiB) so that both read from
-// the socket, and deliver the body to the caller, in pieces of the same size.
-constexpr std::size_t corvid_read_size = 64 * 1024;
-
 // The request-body cases: 1 MiB in 1024 pieces of 1 KiB, as in h2's
 // upload-1MiB. Neither client knows the size in advance, so both send it
 // chunked (Transfer-Encoding: chunked, one chunk per piece handed over).
@@ -205,18 +198,8 @@ int run_http1(const workload_options& o) {
             if (o.fresh_connection) {
                 common.push_back("--fresh-connection");
             }
-            peer_spec a{"corvid", {corvid_peer}};
-            a.argv.insert(a.argv.end(), common.begin(), common.end());
-            peer_spec b{"curl", {curl_peer}};
-            b.argv.insert(b.argv.end(), common.begin(), common.end());
-            b.argv.insert(b.argv.end(), {"--buffer-size", std::to_string(corvid_read_size)});
-            if (o.self_check && o.self_check_peer == "curl") {
-                a = b;
-                b.name = "curl-b";
-            } else if (o.self_check) {
-                b = a;
-                b.name = "corvid-b";
-            }
+            auto [a, b] =
+                corvid_and_curl(corvid_peer, curl_peer, common, o.self_check, o.self_check_peer);
             if (rep == 1) {
                 report.commands.emplace_back(c.name + " " + a.name, a.argv);
                 report.commands.emplace_back(c.name + " " + b.name, b.argv);

@@ -8,6 +8,26 @@
 
 namespace corvid::bench {
 
+std::pair<peer_spec, peer_spec> corvid_and_curl(const std::string& corvid_peer,
+                                                const std::string& curl_peer,
+                                                const std::vector<std::string>& common,
+                                                bool self_check,
+                                                const std::string& self_check_peer) {
+    peer_spec a{"corvid", {corvid_peer}};
+    a.argv.insert(a.argv.end(), common.begin(), common.end());
+    peer_spec b{"curl", {curl_peer}};
+    b.argv.insert(b.argv.end(), common.begin(), common.end());
+    b.argv.insert(b.argv.end(), {"--buffer-size", std::to_string(corvid_read_size)});
+    if (self_check && self_check_peer == "curl") {
+        a = b;
+        b.name = "curl-b";
+    } else if (self_check) {
+        b = a;
+        b.name = "corvid-b";
+    }
+    return {std::move(a), std::move(b)};
+}
+
 namespace {
 
 sample take_sample(peer_process& p, const std::string& name, const run_settings& s,

@@ -5,8 +5,10 @@
 // the machine hits both sides equally.
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bench/stats.hpp"
@@ -39,6 +41,23 @@ struct peer_spec {
     std::string name;  ///< "corvid", "curl", ...
     std::vector<std::string> argv;
 };
+
+/// The largest piece corvid's HTTP/1.1 client hands to read_some() for a
+/// large body: the read buffer of its connection (connection::buffer_size in
+/// client/pool.hpp; keep the two in step). libcurl is given the same receive
+/// buffer (CURLOPT_BUFFERSIZE; its default is 16 KiB) so that both read from
+/// the socket, and deliver the body to the caller, in pieces of the same size.
+inline constexpr std::size_t corvid_read_size = 64 * 1024;
+
+/// The two peers of an HTTP case: bench-peer-corvid (A) and bench-peer-curl
+/// (B), each with `common` appended, libcurl also with --buffer-size
+/// corvid_read_size. With `self_check` (an A/A check) both sides run
+/// `self_check_peer` ("corvid" or "curl"), B named "<peer>-b".
+std::pair<peer_spec, peer_spec> corvid_and_curl(const std::string& corvid_peer,
+                                                const std::string& curl_peer,
+                                                const std::vector<std::string>& common,
+                                                bool self_check,
+                                                const std::string& self_check_peer);
 
 struct run_settings {
     int samples = 100;  ///< measured pairs per case and repetition
